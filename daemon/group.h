@@ -1,0 +1,22 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * IOMMU group viability, decided from sysfs as the kernel will decide it when
+ * the group is attached to a container: every member must be unbound or bound
+ * to a driver that manages DMA itself (vfio-pci and its variants, pci-stub,
+ * pcieport).
+ */
+#pragma once
+
+#include <stdbool.h>
+
+/* True when a member bound to `driver` (NULL: unbound) keeps its group viable. */
+bool driver_keeps_group_viable(const char *driver);
+
+/*
+ * Returns 0 when group `group` is viable, -EBUSY when it is not, with
+ * *ret_reason naming the first offending member and its driver in a sentence a
+ * person can act on, e.g. "device 0000:01:02.0 in IOMMU group 7 is bound to
+ * host driver e1000 (bind it to vfio-pci or unbind it)". Other negative errno
+ * when sysfs cannot be read. *ret_reason is written only for -EBUSY.
+ */
+int iommu_group_check_viable(int root_fd, int group, char **ret_reason);
