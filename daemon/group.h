@@ -9,7 +9,13 @@
 
 #include <stdbool.h>
 
-/* True when a member bound to `driver` (NULL: unbound) keeps its group viable. */
+/*
+ * True when a member bound to `driver` (NULL: unbound) keeps its group viable:
+ * vfio-pci, pci-stub, pcieport, names starting with "vfio-" or "vfio_" (the
+ * VFIO bus drivers: vfio-platform, vfio-amba, vfio-fsl-mc) and names ending in
+ * "_vfio_pci" or "-vfio-pci" (vfio-pci variant drivers such as mlx5_vfio_pci,
+ * hisi_acc_vfio_pci). Everything else is a host driver.
+ */
 bool driver_keeps_group_viable(const char *driver);
 
 /*
@@ -18,5 +24,11 @@ bool driver_keeps_group_viable(const char *driver);
  * person can act on, e.g. "device 0000:01:02.0 in IOMMU group 7 is bound to
  * host driver e1000 (bind it to vfio-pci or unbind it)". Other negative errno
  * when sysfs cannot be read. *ret_reason is written only for -EBUSY.
+ *
+ * Members are checked in sorted order and the first offending one is named.
+ * A member that is not a PCI device is told to bind "a vfio driver" instead of
+ * vfio-pci. A member that vanished between listing the group and reading its
+ * driver (hot-unplug) is skipped. ret_reason may be NULL. -ENOENT when the
+ * group does not exist, -EINVAL when group is negative.
  */
 int iommu_group_check_viable(int root_fd, int group, char **ret_reason);

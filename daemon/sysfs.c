@@ -1,1 +1,616 @@
 /* SPDX-License-Identifier: MIT */
+#include "sysfs.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "util.h"
+
+#define PCI_BUS_DEVICES_PATH "sys/bus/pci/devices"
+#define SYS_DEVICES_PREFIX   "sys/devices/"
+
+/* Longest attribute we parse ("0x00ff00\n", "-1\n"), with generous slack. */
+#define ATTR_MAX 32
+
+static inline void closedirp(DIR **d)
+{
+	if (*d)
+		closedir(*d);
+}
+#define _cleanup_closedir_ _cleanup_(closedirp)
+
+bool sysfs_name_is_valid(const char *s)
+{
+	size_t n;
+
+	if (!s)
+		return false;
+	n = strlen(s);
+	if (n == 0 || n > NAME_MAX || streq(s, ".") || streq(s, ".."))
+		return false;
+	for (size_t i = 0; i < n; i++)
+		if (s[i] <= ' ' || s[i] > '~' || s[i] == '/')
+			return false;
+	return true;
+}
+
+void pci_device_info_done(PciDeviceInfo *info)
+{
+	if (!info)
+		return;
+	free(info->driver);
+	*info = (PciDeviceInfo){
+	    .iommu_group = -1,
+	    .numa_node = -1,
+	};
+}
+
+PciDeviceInfo *pci_device_info_array_free(PciDeviceInfo *a, size_t n)
+{
+	if (!a)
+		return NULL;
+	for (size_t i = 0; i < n; i++)
+		pci_device_info_done(&a[i]);
+	free(a);
+	return NULL;
+}
+
+/*
+ * Opens `path` (relative, components separated by single slashes, no "." or
+ * "..") under dir_fd one component at a time, never following a symlink:
+ * intermediate components are opened O_PATH|O_DIRECTORY|O_NOFOLLOW, the last
+ * one with `flags` | O_NOFOLLOW | O_CLOEXEC.
+ */
+static int open_beneath(int dir_fd, const char *path, int flags, int *ret_fd)
+{
+	_cleanup_close_ int fd = -EBADF;
+	char component[NAME_MAX + 1];
+	const char *p = path;
+
+	for (;;) {
+		size_t n = strcspn(p, "/");
+		bool last = p[n] == '\0';
+		int next;
+
+		if (n == 0 || n > NAME_MAX)
+			return -EINVAL;
+		memcpy(component, p, n);
+		component[n] = '\0';
+		if (streq(component, ".") || streq(component, ".."))
+			return -EINVAL;
+
+		next = openat(fd >= 0 ? fd : dir_fd, component,
+			      last ? flags | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY
+				   : O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+		if (next < 0)
+			return negative_errno();
+		safe_close(fd);
+		fd = next;
+		if (last)
+			break;
+		p += n + 1;
+	}
+
+	*ret_fd = TAKE_FD(fd);
+	return 0;
+}
+
+/*
+ * Reads the symlink `name` in directory dir_path (opened as dir_fd, relative
+ * to the root) and resolves its target lexically into ret, a path relative to
+ * the root. Returns -EXDEV for an absolute target or one that climbs above the
+ * root, -EIO when the entry is not a symlink or the result is not
+ * sys/devices/.../<name>, -ENOENT when there is no such entry.
+ */
+static int resolve_device_link(int dir_fd, const char *dir_path, const char *name, char *ret,
+			       size_t size)
+{
+	char target[PATH_MAX];
+	const char *p, *base;
+	size_t len;
+	ssize_t n;
+
+	n = readlinkat(dir_fd, name, target, sizeof(target));
+	if (n < 0)
+		return errno == EINVAL ? -EIO : negative_errno();
+	if ((size_t)n >= sizeof(target))
+		return -ENAMETOOLONG;
+	target[n] = '\0';
+	if (target[0] == '/')
+		return -EXDEV;
+
+	len = strlen(dir_path);
+	if (len >= size)
+		return -ENAMETOOLONG;
+	memcpy(ret, dir_path, len + 1);
+
+	for (p = target; *p;) {
+		size_t k = strcspn(p, "/");
+
+		if (k == 0 || (k == 1 && p[0] == '.')) {
+			/* empty or "." component: nothing to do */
+		} else if (k == 2 && p[0] == '.' && p[1] == '.') {
+			char *slash;
+
+			if (len == 0)
+				return -EXDEV;
+			slash = memrchr(ret, '/', len);
+			len = slash ? (size_t)(slash - ret) : 0;
+			ret[len] = '\0';
+		} else {
+			if (len + (len > 0) + k >= size)
+				return -ENAMETOOLONG;
+			if (len > 0)
+				ret[len++] = '/';
+			memcpy(ret + len, p, k);
+			len += k;
+			ret[len] = '\0';
+		}
+		p += k;
+		if (*p == '/')
+			p++;
+	}
+
+	if (strncmp(ret, SYS_DEVICES_PREFIX, strlen(SYS_DEVICES_PREFIX)) != 0)
+		return -EIO;
+	base = strrchr(ret, '/') + 1;
+	if (!streq(base, name))
+		return -EIO;
+	return 0;
+}
+
+/* Opens (O_PATH) the device directory the symlink dir_path/name points at. -ENODEV if gone. */
+static int open_device_link(int root_fd, int dir_fd, const char *dir_path, const char *name,
+			    int *ret_fd)
+{
+	char path[PATH_MAX];
+	int r;
+
+	r = resolve_device_link(dir_fd, dir_path, name, path, sizeof(path));
+	if (r == -ENOENT)
+		return -ENODEV;
+	if (r < 0)
+		return r;
+	r = open_beneath(root_fd, path, O_PATH | O_DIRECTORY, ret_fd);
+	if (r == -ENOENT)
+		return -ENODEV;
+	return r;
+}
+
+/*
+ * Reads a small attribute file into buf (NUL-terminated, one trailing newline
+ * removed). Returns 0, -EIO when it does not fit or holds a NUL, or the errno
+ * of open/read (-ENOENT when the file does not exist).
+ */
+static int read_attr(int dir_fd, const char *name, char *buf, size_t size)
+{
+	_cleanup_close_ int fd = -EBADF;
+	size_t n = 0;
+
+	fd = openat(dir_fd, name, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NOCTTY | O_NONBLOCK);
+	if (fd < 0)
+		return negative_errno();
+
+	for (;;) {
+		ssize_t k;
+
+		if (n == size - 1) {
+			char c;
+
+			/* Full: anything more means the file is longer than any valid value. */
+			k = read(fd, &c, 1);
+			if (k < 0 && errno == EINTR)
+				continue;
+			if (k < 0)
+				return negative_errno();
+			if (k > 0)
+				return -EIO;
+			break;
+		}
+		k = read(fd, buf + n, size - 1 - n);
+		if (k < 0 && errno == EINTR)
+			continue;
+		if (k < 0)
+			return negative_errno();
+		if (k == 0)
+			break;
+		n += (size_t)k;
+	}
+
+	buf[n] = '\0';
+	if (strlen(buf) != n)
+		return -EIO;
+	if (n > 0 && buf[n - 1] == '\n')
+		buf[n - 1] = '\0';
+	return 0;
+}
+
+static int hex_digit(char c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	return -1;
+}
+
+/* Exactly "0x" and `digits` hex digits. */
+static int parse_hex(const char *s, size_t digits, uint32_t *ret)
+{
+	uint32_t v = 0;
+
+	if (s[0] != '0' || s[1] != 'x' || strlen(s) != 2 + digits)
+		return -EIO;
+	for (size_t i = 0; i < digits; i++) {
+		int d = hex_digit(s[2 + i]);
+
+		if (d < 0)
+			return -EIO;
+		v = v << 4 | (uint32_t)d;
+	}
+	*ret = v;
+	return 0;
+}
+
+/* "0" or [1-9][0-9]* fitting an int. */
+static int parse_unsigned(const char *s, int *ret)
+{
+	long v = 0;
+
+	if (s[0] == '\0' || (s[0] == '0' && s[1] != '\0'))
+		return -EIO;
+	for (const char *p = s; *p; p++) {
+		if (*p < '0' || *p > '9')
+			return -EIO;
+		v = v * 10 + (*p - '0');
+		if (v > INT_MAX)
+			return -EIO;
+	}
+	*ret = (int)v;
+	return 0;
+}
+
+/* A required hex attribute; a missing one is malformed sysfs (-EIO). */
+static int read_hex_attr(int dir_fd, const char *name, size_t digits, uint32_t *ret)
+{
+	char buf[ATTR_MAX];
+	int r;
+
+	r = read_attr(dir_fd, name, buf, sizeof(buf));
+	if (r == -ENOENT)
+		return -EIO;
+	if (r < 0)
+		return r;
+	return parse_hex(buf, digits, ret);
+}
+
+static int read_numa_node(int dir_fd, int *ret)
+{
+	char buf[ATTR_MAX];
+	int r;
+
+	r = read_attr(dir_fd, "numa_node", buf, sizeof(buf));
+	if (r == -ENOENT) {
+		/* Kernels without CONFIG_NUMA have no numa_node attribute. */
+		*ret = -1;
+		return 0;
+	}
+	if (r < 0)
+		return r;
+	if (streq(buf, "-1")) {
+		*ret = -1;
+		return 0;
+	}
+	return parse_unsigned(buf, ret);
+}
+
+/*
+ * The basename of symlink `name` in dir_fd, validated with
+ * sysfs_name_is_valid(). Returns 0 with *ret NULL when there is no such link,
+ * -EIO when the entry is not a symlink or its basename is not a valid name.
+ */
+static int read_link_basename(int dir_fd, const char *name, char **ret)
+{
+	char target[PATH_MAX];
+	const char *base;
+	char *s;
+	ssize_t n;
+
+	n = readlinkat(dir_fd, name, target, sizeof(target));
+	if (n < 0) {
+		if (errno == ENOENT) {
+			*ret = NULL;
+			return 0;
+		}
+		return errno == EINVAL ? -EIO : negative_errno();
+	}
+	if ((size_t)n >= sizeof(target))
+		return -ENAMETOOLONG;
+	target[n] = '\0';
+
+	base = strrchr(target, '/');
+	base = base ? base + 1 : target;
+	if (!sysfs_name_is_valid(base))
+		return -EIO;
+	s = strdup(base);
+	if (!s)
+		return -ENOMEM;
+	*ret = s;
+	return 0;
+}
+
+static int read_iommu_group(int dir_fd, int *ret)
+{
+	_cleanup_free_ char *group = NULL;
+	int r;
+
+	r = read_link_basename(dir_fd, "iommu_group", &group);
+	if (r < 0)
+		return r;
+	if (!group) {
+		*ret = -1;
+		return 0;
+	}
+	return parse_unsigned(group, ret);
+}
+
+/* Reads PCI device `address` (valid) through the bus directory bus_fd. */
+static int read_pci_device_at(int root_fd, int bus_fd, const char *address, PciDeviceInfo *ret)
+{
+	_cleanup_close_ int dev_fd = -EBADF;
+	_cleanup_free_ char *driver = NULL;
+	uint32_t vendor, device, subsystem_vendor, subsystem_device, class_code;
+	int iommu_group, numa_node, r;
+
+	r = open_device_link(root_fd, bus_fd, PCI_BUS_DEVICES_PATH, address, &dev_fd);
+	if (r < 0)
+		return r;
+
+	r = read_hex_attr(dev_fd, "vendor", 4, &vendor);
+	if (r < 0)
+		return r;
+	r = read_hex_attr(dev_fd, "device", 4, &device);
+	if (r < 0)
+		return r;
+	r = read_hex_attr(dev_fd, "subsystem_vendor", 4, &subsystem_vendor);
+	if (r < 0)
+		return r;
+	r = read_hex_attr(dev_fd, "subsystem_device", 4, &subsystem_device);
+	if (r < 0)
+		return r;
+	r = read_hex_attr(dev_fd, "class", 6, &class_code);
+	if (r < 0)
+		return r;
+	r = read_numa_node(dev_fd, &numa_node);
+	if (r < 0)
+		return r;
+	r = read_iommu_group(dev_fd, &iommu_group);
+	if (r < 0)
+		return r;
+	r = read_link_basename(dev_fd, "driver", &driver);
+	if (r < 0)
+		return r;
+
+	*ret = (PciDeviceInfo){
+	    .vendor_id = (uint16_t)vendor,
+	    .device_id = (uint16_t)device,
+	    .subsystem_vendor_id = (uint16_t)subsystem_vendor,
+	    .subsystem_device_id = (uint16_t)subsystem_device,
+	    .class_code = class_code,
+	    .driver = TAKE_PTR(driver),
+	    .iommu_group = iommu_group,
+	    .numa_node = numa_node,
+	};
+	memcpy(ret->address, address, PCI_ADDRESS_MAX);
+	return 0;
+}
+
+int sysfs_read_pci_device(int root_fd, const char *address, PciDeviceInfo *ret)
+{
+	_cleanup_close_ int bus_fd = -EBADF;
+	int r;
+
+	if (!pci_address_is_valid(address))
+		return -EINVAL;
+
+	r = open_beneath(root_fd, PCI_BUS_DEVICES_PATH, O_PATH | O_DIRECTORY, &bus_fd);
+	if (r == -ENOENT)
+		return -ENODEV;
+	if (r < 0)
+		return r;
+	return read_pci_device_at(root_fd, bus_fd, address, ret);
+}
+
+static int compare_strings(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/*
+ * The names in directory d accepted by `valid`, sorted. Names that are not
+ * valid are skipped, or fail the call with -EIO when `strict`. More than
+ * SYSFS_ENTRIES_MAX accepted names give -E2BIG.
+ */
+static int read_dir_names(DIR *d, bool (*valid)(const char *), bool strict, char ***ret)
+{
+	_cleanup_strv_free_ char **names = NULL;
+	size_t n = 0, allocated = 0;
+
+	for (;;) {
+		struct dirent *de;
+
+		errno = 0;
+		de = readdir(d);
+		if (!de) {
+			if (errno != 0)
+				return negative_errno();
+			break;
+		}
+		if (streq(de->d_name, ".") || streq(de->d_name, ".."))
+			continue;
+		if (!valid(de->d_name)) {
+			if (strict)
+				return -EIO;
+			continue;
+		}
+		if (n >= SYSFS_ENTRIES_MAX)
+			return -E2BIG;
+		if (n + 2 > allocated) {
+			size_t want = allocated ? allocated * 2 : 16;
+			char **grown = realloc(names, want * sizeof(char *));
+
+			if (!grown)
+				return -ENOMEM;
+			names = grown;
+			allocated = want;
+		}
+		names[n] = strdup(de->d_name);
+		if (!names[n])
+			return -ENOMEM;
+		names[++n] = NULL;
+	}
+
+	if (!names) {
+		names = calloc(1, sizeof(char *));
+		if (!names)
+			return -ENOMEM;
+	}
+	qsort(names, n, sizeof(char *), compare_strings);
+	*ret = TAKE_PTR(names);
+	return 0;
+}
+
+/* Errors that concern one device's data: the device is skipped during enumeration. */
+static bool error_is_per_device(int r)
+{
+	switch (r) {
+	case -ENODEV:
+	case -ENOENT:
+	case -EXDEV:
+	case -ELOOP:
+	case -ENOTDIR:
+	case -ENAMETOOLONG:
+	case -EIO:
+		return true;
+	default:
+		return false;
+	}
+}
+
+int sysfs_enumerate_pci(int root_fd, PciDeviceInfo **ret, size_t *ret_n)
+{
+	_cleanup_closedir_ DIR *d = NULL;
+	_cleanup_strv_free_ char **names = NULL;
+	PciDeviceInfo *devices;
+	size_t n, k = 0;
+	int fd, r;
+
+	r = open_beneath(root_fd, PCI_BUS_DEVICES_PATH, O_RDONLY | O_DIRECTORY, &fd);
+	if (r == -ENOENT) {
+		*ret = NULL;
+		*ret_n = 0;
+		return 0;
+	}
+	if (r < 0)
+		return r;
+	d = fdopendir(fd);
+	if (!d) {
+		r = negative_errno();
+		safe_close(fd);
+		return r;
+	}
+
+	r = read_dir_names(d, pci_address_is_valid, false, &names);
+	if (r < 0)
+		return r;
+	n = strv_length(names);
+	if (n == 0) {
+		*ret = NULL;
+		*ret_n = 0;
+		return 0;
+	}
+
+	devices = calloc(n, sizeof(PciDeviceInfo));
+	if (!devices)
+		return -ENOMEM;
+	for (size_t i = 0; i < n; i++) {
+		r = read_pci_device_at(root_fd, dirfd(d), names[i], &devices[k]);
+		if (r < 0 && error_is_per_device(r))
+			continue;
+		if (r < 0) {
+			pci_device_info_array_free(devices, k);
+			return r;
+		}
+		k++;
+	}
+
+	*ret = devices;
+	*ret_n = k;
+	return 0;
+}
+
+static int group_devices_path(int group, char *buf, size_t size)
+{
+	int n;
+
+	if (group < 0)
+		return -EINVAL;
+	n = snprintf(buf, size, "sys/kernel/iommu_groups/%d/devices", group);
+	if (n < 0 || (size_t)n >= size)
+		return -EINVAL;
+	return 0;
+}
+
+int sysfs_iommu_group_members(int root_fd, int group, char ***ret)
+{
+	_cleanup_closedir_ DIR *d = NULL;
+	char path[64];
+	int fd, r;
+
+	r = group_devices_path(group, path, sizeof(path));
+	if (r < 0)
+		return r;
+	r = open_beneath(root_fd, path, O_RDONLY | O_DIRECTORY, &fd);
+	if (r < 0)
+		return r;
+	d = fdopendir(fd);
+	if (!d) {
+		r = negative_errno();
+		safe_close(fd);
+		return r;
+	}
+	return read_dir_names(d, sysfs_name_is_valid, true, ret);
+}
+
+int sysfs_iommu_group_member_driver(int root_fd, int group, const char *name, char **ret)
+{
+	_cleanup_close_ int dir_fd = -EBADF, dev_fd = -EBADF;
+	char group_path[64];
+	const char *dir_path;
+	int r;
+
+	r = group_devices_path(group, group_path, sizeof(group_path));
+	if (r < 0)
+		return r;
+	if (!sysfs_name_is_valid(name))
+		return -EINVAL;
+
+	dir_path = pci_address_is_valid(name) ? PCI_BUS_DEVICES_PATH : group_path;
+	r = open_beneath(root_fd, dir_path, O_PATH | O_DIRECTORY, &dir_fd);
+	if (r == -ENOENT)
+		return -ENODEV;
+	if (r < 0)
+		return r;
+	r = open_device_link(root_fd, dir_fd, dir_path, name, &dev_fd);
+	if (r < 0)
+		return r;
+	return read_link_basename(dev_fd, "driver", ret);
+}
