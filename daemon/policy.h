@@ -17,6 +17,14 @@ typedef enum DmaMode {
 
 #define DMA_MODES_ALL (DMA_MODE_CONTAINER | DMA_MODE_BROKERED)
 
+/* Limits; exceeding one is an error. */
+#define POLICY_RULES_MAX 1024u
+#define POLICY_ENTRIES_MAX 4096u	       /* words per key in one rule */
+#define POLICY_FILE_SIZE_MAX (UINT64_C(1) << 20) /* bytes per file */
+#define POLICY_DROPINS_MAX 1024u	       /* *.conf files in the drop-in directory */
+#define POLICY_DMA_QUOTA_MAX (UINT64_C(1) << 40)
+#define POLICY_MAX_DEVICES_MAX 1024u
+
 /* Defaults when a rule does not say. */
 #define POLICY_DEFAULT_DMA_QUOTA (UINT64_C(256) << 20)
 #define POLICY_DEFAULT_MAX_DEVICES 8u
@@ -88,6 +96,13 @@ typedef struct PolicySubject {
  * Policy on success.
  */
 int policy_load(const char *config_path, const char *dropin_dir, Policy **ret, char **ret_error);
+
+/*
+ * policy_load() with the owner every file and the drop-in directory must have
+ * (policy_load() passes 0, root); lets tests run with files they own.
+ */
+int policy_load_full(const char *config_path, const char *dropin_dir, uid_t owner_uid, Policy **ret,
+		     char **ret_error);
 
 /* Same, from a string; `origin` names it in messages. For tests. */
 int policy_load_string(const char *text, const char *origin, Policy **ret, char **ret_error);
