@@ -1,1 +1,249 @@
 /* SPDX-License-Identifier: MIT */
+/* io.vfiod.Broker1.Claim on /io/vfiod/Broker1/claim/<id>. */
+#include <inttypes.h>
+#include <stdlib.h>
+
+#include "bus-error.h"
+#include "bus-objects.h"
+#include "claim.h"
+#include "client.h"
+#include "log.h"
+
+static Claim *claim_by_path(Manager *m, const char *path)
+{
+	const char *id_str;
+	char *end;
+	uint64_t id;
+	Claim *c;
+
+	id_str = startswith(path, BROKER_CLAIM_PREFIX "/");
+	if (!id_str || !*id_str || *id_str == '0' || *id_str == '+' || *id_str == '-')
+		return NULL;
+	errno = 0;
+	id = strtoull(id_str, &end, 10);
+	if (errno || *end)
+		return NULL;
+	LIST_FOREACH (claims, c, m->claims)
+		if (c->id == id)
+			return c;
+	return NULL;
+}
+
+static int claim_object_find(sd_bus *bus, const char *path, const char *interface, void *userdata,
+			     void **ret_found, sd_bus_error *error)
+{
+	Claim *c = claim_by_path(userdata, path);
+
+	if (!c)
+		return 0;
+	*ret_found = c;
+	return 1;
+}
+
+static int claim_node_enumerator(sd_bus *bus, const char *prefix, void *userdata, char ***ret,
+				 sd_bus_error *error)
+{
+	Manager *m = userdata;
+	_cleanup_strv_free_ char **l = NULL;
+	size_t n = 0;
+	Claim *c;
+
+	l = calloc(m->n_claims + 1, sizeof(char *));
+	if (!l)
+		return -ENOMEM;
+	LIST_FOREACH (claims, c, m->claims) {
+		l[n] = strdup(c->path);
+		if (!l[n])
+			return -ENOMEM;
+		n++;
+	}
+	*ret = TAKE_PTR(l);
+	return 0;
+}
+
+/* Only the connection that made a claim may act on it. */
+static int claim_check_caller(Claim *c, sd_bus_message *msg, sd_bus_error *error)
+{
+	sd_bus *bus = sd_bus_message_get_bus(msg);
+	Client *holder = c->client;
+	bool same;
+
+	if (holder->transport == CLIENT_PEER)
+		same = holder->bus == bus;
+	else
+		same = bus == c->manager->system_bus &&
+		       streq_ptr(holder->bus_name, sd_bus_message_get_sender(msg));
+	if (!same)
+		return sd_bus_error_setf(error, VFIOD_ERROR_PERMISSION_DENIED,
+					 "Claim %" PRIu64 " belongs to another connection.", c->id);
+	return 0;
+}
+
+static int method_set_irqs(sd_bus_message *msg, void *userdata, sd_bus_error *error)
+{
+	Claim *c = userdata;
+	_cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
+	_cleanup_free_ int *fds = NULL;
+	const char *address;
+	uint32_t index, count;
+	int r;
+
+	r = sd_bus_message_read(msg, "suu", &address, &index, &count);
+	if (r < 0)
+		return r;
+	r = claim_check_caller(c, msg, error);
+	if (r < 0)
+		return r;
+	r = claim_set_irqs(c, address, index, count, &fds, error);
+	if (r < 0)
+		return r;
+
+	r = sd_bus_message_new_method_return(msg, &reply);
+	if (r >= 0)
+		r = sd_bus_message_open_container(reply, 'a', "h");
+	for (uint32_t i = 0; r >= 0 && i < count; i++)
+		r = sd_bus_message_append(reply, "h", fds[i]);
+	if (r >= 0)
+		r = sd_bus_message_close_container(reply);
+	/* The message holds its own duplicates; the kernel holds the eventfd contexts. */
+	for (uint32_t i = 0; i < count; i++)
+		safe_close(fds[i]);
+	if (r < 0)
+		return r;
+	return sd_bus_send(NULL, reply, NULL);
+}
+
+static int method_map_dma(sd_bus_message *msg, void *userdata, sd_bus_error *error)
+{
+	Claim *c = userdata;
+	uint64_t offset, size, iova;
+	uint32_t flags;
+	int fd, r;
+
+	r = sd_bus_message_read(msg, "htttu", &fd, &offset, &size, &iova, &flags);
+	if (r < 0)
+		return r;
+	r = claim_check_caller(c, msg, error);
+	if (r < 0)
+		return r;
+	r = claim_map_dma(c, fd, offset, size, iova, flags, error);
+	if (r < 0)
+		return r;
+	return sd_bus_reply_method_return(msg, NULL);
+}
+
+static int method_unmap_dma(sd_bus_message *msg, void *userdata, sd_bus_error *error)
+{
+	Claim *c = userdata;
+	uint64_t iova, size;
+	int r;
+
+	r = sd_bus_message_read(msg, "tt", &iova, &size);
+	if (r < 0)
+		return r;
+	r = claim_check_caller(c, msg, error);
+	if (r < 0)
+		return r;
+	r = claim_unmap_dma(c, iova, size, error);
+	if (r < 0)
+		return r;
+	return sd_bus_reply_method_return(msg, NULL);
+}
+
+static int method_release(sd_bus_message *msg, void *userdata, sd_bus_error *error)
+{
+	Claim *c = userdata;
+	int r;
+
+	r = claim_check_caller(c, msg, error);
+	if (r < 0)
+		return r;
+	claim_free(c);
+	return sd_bus_reply_method_return(msg, NULL);
+}
+
+static int property_get_devices(sd_bus *bus, const char *path, const char *interface,
+				const char *property, sd_bus_message *reply, void *userdata,
+				sd_bus_error *error)
+{
+	Claim *c = userdata;
+	int r;
+
+	r = sd_bus_message_open_container(reply, 'a', "s");
+	for (size_t i = 0; r >= 0 && i < c->n_devices; i++)
+		r = sd_bus_message_append(reply, "s", c->devices[i].address);
+	return r < 0 ? r : sd_bus_message_close_container(reply);
+}
+
+static int property_get_groups(sd_bus *bus, const char *path, const char *interface,
+			       const char *property, sd_bus_message *reply, void *userdata,
+			       sd_bus_error *error)
+{
+	Claim *c = userdata;
+	int r;
+
+	r = sd_bus_message_open_container(reply, 'a', "u");
+	for (size_t i = 0; r >= 0 && i < c->n_groups; i++)
+		r = sd_bus_message_append(reply, "u", (uint32_t)c->groups[i]);
+	return r < 0 ? r : sd_bus_message_close_container(reply);
+}
+
+static int property_get_holder(sd_bus *bus, const char *path, const char *interface,
+			       const char *property, sd_bus_message *reply, void *userdata,
+			       sd_bus_error *error)
+{
+	Claim *c = userdata;
+	uint32_t v =
+	    streq(property, "HolderUid") ? (uint32_t)c->client->uid : (uint32_t)c->client->pid;
+	return sd_bus_message_append(reply, "u", v);
+}
+
+static int property_get_dma_mode(sd_bus *bus, const char *path, const char *interface,
+				 const char *property, sd_bus_message *reply, void *userdata,
+				 sd_bus_error *error)
+{
+	Claim *c = userdata;
+	return sd_bus_message_append(reply, "s", dma_mode_to_string(c->dma_mode));
+}
+
+static int property_get_dma_mapped(sd_bus *bus, const char *path, const char *interface,
+				   const char *property, sd_bus_message *reply, void *userdata,
+				   sd_bus_error *error)
+{
+	Claim *c = userdata;
+	return sd_bus_message_append(reply, "t", c->dma.mapped);
+}
+
+/* Every method checks that the caller holds the claim, hence UNPRIVILEGED. */
+static const sd_bus_vtable claim_vtable[] = {
+    SD_BUS_VTABLE_START(0),
+    SD_BUS_PROPERTY("Devices", "as", property_get_devices, 0, SD_BUS_VTABLE_PROPERTY_CONST),
+    SD_BUS_PROPERTY("IommuGroups", "au", property_get_groups, 0, SD_BUS_VTABLE_PROPERTY_CONST),
+    SD_BUS_PROPERTY("HolderUid", "u", property_get_holder, 0, SD_BUS_VTABLE_PROPERTY_CONST),
+    SD_BUS_PROPERTY("HolderPid", "u", property_get_holder, 0, SD_BUS_VTABLE_PROPERTY_CONST),
+    SD_BUS_PROPERTY("DmaMode", "s", property_get_dma_mode, 0, SD_BUS_VTABLE_PROPERTY_CONST),
+    SD_BUS_PROPERTY("DmaQuota", "t", NULL, offsetof(Claim, dma_quota),
+		    SD_BUS_VTABLE_PROPERTY_CONST),
+    SD_BUS_PROPERTY("DmaMapped", "t", property_get_dma_mapped, 0, 0),
+    SD_BUS_METHOD_WITH_ARGS("SetIrqs", SD_BUS_ARGS("s", device, "u", index, "u", count),
+			    SD_BUS_RESULT("ah", eventfds), method_set_irqs,
+			    SD_BUS_VTABLE_UNPRIVILEGED),
+    SD_BUS_METHOD_WITH_ARGS("MapDma",
+			    SD_BUS_ARGS("h", memfd, "t", offset, "t", size, "t", iova, "u", flags),
+			    SD_BUS_NO_RESULT, method_map_dma, SD_BUS_VTABLE_UNPRIVILEGED),
+    SD_BUS_METHOD_WITH_ARGS("UnmapDma", SD_BUS_ARGS("t", iova, "t", size), SD_BUS_NO_RESULT,
+			    method_unmap_dma, SD_BUS_VTABLE_UNPRIVILEGED),
+    SD_BUS_METHOD("Release", NULL, NULL, method_release, SD_BUS_VTABLE_UNPRIVILEGED),
+    SD_BUS_VTABLE_END,
+};
+
+int bus_claim_add(sd_bus *bus, Manager *m)
+{
+	int r;
+
+	r = sd_bus_add_fallback_vtable(bus, NULL, BROKER_CLAIM_PREFIX, BROKER_CLAIM_INTERFACE,
+				       claim_vtable, claim_object_find, m);
+	if (r < 0)
+		return r;
+	return sd_bus_add_node_enumerator(bus, NULL, BROKER_CLAIM_PREFIX, claim_node_enumerator, m);
+}

@@ -1,1 +1,591 @@
 /* SPDX-License-Identifier: MIT */
+#include "claim.h"
+
+#include <fcntl.h>
+#include <inttypes.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <sys/eventfd.h>
+#include <sys/mman.h>
+#include <sys/resource.h>
+
+#include "bus-error.h"
+#include "client.h"
+#include "group.h"
+#include "log.h"
+#include "sysfs.h"
+#include "vfio-device.h"
+
+/* The drivers a claimed device may be bound to. */
+static bool driver_is_vfio(const char *driver)
+{
+	return driver && (streq(driver, "vfio-pci") || strstr(driver, "vfio_pci") ||
+			  strstr(driver, "vfio-pci"));
+}
+
+ClaimDevice *claim_find_device(Claim *c, const char *address)
+{
+	for (size_t i = 0; i < c->n_devices; i++)
+		if (streq(c->devices[i].address, address))
+			return c->devices + i;
+	return NULL;
+}
+
+bool claim_holds_group(const Claim *c, int group)
+{
+	for (size_t i = 0; i < c->n_groups; i++)
+		if (c->groups[i] == group)
+			return true;
+	return false;
+}
+
+static void claim_scrub_devices(Claim *c)
+{
+	for (size_t i = 0; i < c->n_devices; i++) {
+		ClaimDevice *d = c->devices + i;
+		int r;
+
+		if (d->fd < 0)
+			continue;
+		if (d->irq_index >= 0) {
+			r = vfio_device_disable_irqs(d->fd, d->irq_index);
+			if (r < 0)
+				log_warning_errno(r, "%s: cannot disable IRQ index %d: %m",
+						  d->address, d->irq_index);
+		}
+		if (d->info.flags & VFIO_DEVICE_FLAGS_RESET) {
+			r = vfio_device_reset(d->fd);
+			if (r < 0)
+				log_warning_errno(r, "%s: reset failed: %m", d->address);
+		}
+		d->fd = safe_close(d->fd);
+	}
+}
+
+static void claim_unmap_all(Claim *c)
+{
+	int r;
+
+	for (size_t i = 0; i < c->dma.n_mappings; i++) {
+		DmaMapping *m = c->dma.mappings + i;
+		r = c->manager->backend->unmap_dma(c->context, m->iova, m->size);
+		if (r < 0)
+			log_warning_errno(r,
+					  "claim %" PRIu64 ": cannot unmap IOVA 0x%" PRIx64 ": %m",
+					  c->id, m->iova);
+		munmap(m->vaddr, m->size);
+	}
+	if (c->client)
+		c->client->dma_mapped -= c->dma.mapped;
+	/* In container mode the client may have mapped through its own container fd. */
+	if (c->context) {
+		r = c->manager->backend->unmap_all(c->context);
+		if (r < 0)
+			log_warning_errno(r, "claim %" PRIu64 ": cannot unmap all DMA: %m", c->id);
+	}
+}
+
+Claim *claim_free(Claim *c)
+{
+	if (!c)
+		return NULL;
+
+	if (c->path)
+		log_info("Releasing claim %" PRIu64 " of %s (%zu device(s))", c->id,
+			 c->client ? c->client->label : "?", c->n_devices);
+
+	c->slot = sd_bus_slot_unref(c->slot);
+	claim_scrub_devices(c);
+	claim_unmap_all(c);
+	c->context = c->manager->backend->context_free(c->context);
+	dma_space_done(&c->dma);
+
+	if (c->client) {
+		LIST_REMOVE(client_claims, c->client->claims, c);
+		c->client->n_claims--;
+		c->client->n_devices -= c->n_devices;
+	}
+	if (c->path) {
+		LIST_REMOVE(claims, c->manager->claims, c);
+		c->manager->n_claims--;
+		manager_notify_status(c->manager);
+	}
+	free(c->devices);
+	free(c->groups);
+	free(c->path);
+	free(c);
+	return NULL;
+}
+DEFINE_TRIVIAL_CLEANUP_FUNC(Claim *, claim_free)
+
+/* The options every device's rule allows, narrowed to the strictest. */
+typedef struct Grant {
+	unsigned dma_modes;
+	uint64_t dma_quota;
+	unsigned max_devices;
+} Grant;
+
+static int claim_check_device(Client *client, const char *address, PciDeviceInfo *ret_info,
+			      Grant *grant, sd_bus_error *error)
+{
+	Manager *m = client->manager;
+	PciDeviceInfo info = {0};
+	const PolicyRule *rule;
+	int r;
+
+	if (!pci_address_is_valid(address))
+		return sd_bus_error_setf(error, VFIOD_ERROR_INVALID_ADDRESS,
+					 "\"%.32s\" is not a PCI address of the form DDDD:BB:DD.F "
+					 "(lower-case hex, e.g. 0000:00:03.0)",
+					 address);
+
+	r = sysfs_read_pci_device(m->root_fd, address, &info);
+	if (r == -ENODEV)
+		return sd_bus_error_setf(error, VFIOD_ERROR_NO_SUCH_DEVICE,
+					 "There is no PCI device %s.", address);
+	if (r < 0)
+		return sd_bus_error_setf(error, VFIOD_ERROR_FAILED, "Cannot read %s from sysfs: %s",
+					 address, strerror(-r));
+
+	if (!driver_is_vfio(info.driver)) {
+		r = sd_bus_error_setf(error, VFIOD_ERROR_NOT_VFIO_DEVICE,
+				      "%s is %s%s, not to vfio-pci; an administrator must bind it "
+				      "to vfio-pci first.",
+				      address,
+				      info.driver ? "bound to " : "not bound to any driver",
+				      info.driver ? info.driver : "");
+		goto out;
+	}
+	if (info.iommu_group < 0) {
+		r = sd_bus_error_setf(error, VFIOD_ERROR_NOT_VFIO_DEVICE,
+				      "%s is in no IOMMU group (is the IOMMU enabled?).", address);
+		goto out;
+	}
+
+	PolicySubject subject = {
+	    .uid = client->uid,
+	    .gid = client->gid,
+	    .supplementary_gids = client->supplementary_gids,
+	    .n_supplementary_gids = client->n_supplementary_gids,
+	};
+	PolicyDevice device = {
+	    .address = info.address,
+	    .vendor_id = info.vendor_id,
+	    .device_id = info.device_id,
+	    .class_code = info.class_code,
+	    .iommu_group = info.iommu_group,
+	};
+	rule = m->policy ? policy_find_rule(m->policy, &subject, &device) : NULL;
+	if (!rule) {
+		log_notice("Denied %s to %s: no policy rule matches", address, client->label);
+		r = sd_bus_error_setf(
+		    error, VFIOD_ERROR_PERMISSION_DENIED,
+		    "No rule in the vfiod policy grants uid %u the device %s "
+		    "(%04x:%04x); ask an administrator to add one (vfiod.conf(5)).",
+		    (unsigned)client->uid, address, info.vendor_id, info.device_id);
+		goto out;
+	}
+	grant->dma_modes &= rule->dma_modes;
+	if (rule->dma_quota < grant->dma_quota)
+		grant->dma_quota = rule->dma_quota;
+	if (rule->max_devices < grant->max_devices)
+		grant->max_devices = rule->max_devices;
+	log_debug("%s may claim %s by rule %s (%s:%u)", client->label, address, rule->name,
+		  rule->file, rule->line);
+
+	*ret_info = info;
+	return 0;
+out:
+	pci_device_info_done(&info);
+	return r;
+}
+
+static int claim_add_group(Claim *c, int group, sd_bus_error *error)
+{
+	Manager *m = c->manager;
+	_cleanup_free_ char *reason = NULL;
+	Claim *holder;
+	int r;
+
+	if (claim_holds_group(c, group))
+		return 0;
+
+	holder = manager_find_group_holder(m, group);
+	if (holder)
+		return sd_bus_error_setf(error, VFIOD_ERROR_BUSY,
+					 "IOMMU group %d (%s) is held by %s (claim %" PRIu64 ").",
+					 group, holder->devices[0].address, holder->client->label,
+					 holder->id);
+
+	r = iommu_group_check_viable(m->root_fd, group, &reason);
+	if (r == -EBUSY)
+		return sd_bus_error_setf(error, VFIOD_ERROR_GROUP_NOT_VIABLE,
+					 "IOMMU group %d is not viable: %s.", group, reason);
+	if (r < 0)
+		return sd_bus_error_setf(error, VFIOD_ERROR_FAILED,
+					 "Cannot read IOMMU group %d: %s", group, strerror(-r));
+
+	r = m->backend->attach_group(c->context, group);
+	if (r == -EBUSY)
+		return sd_bus_error_setf(error, VFIOD_ERROR_BUSY,
+					 "IOMMU group %d is open elsewhere: another VFIO user on "
+					 "this host, or a previous holder still has one of its "
+					 "device fds open.",
+					 group);
+	if (r == -EXDEV)
+		return sd_bus_error_setf(error, VFIOD_ERROR_GROUP_NOT_VIABLE,
+					 "The kernel refuses IOMMU group %d: not every member is "
+					 "bound to vfio-pci or unbound.",
+					 group);
+	if (r < 0)
+		return sd_bus_error_setf(error, VFIOD_ERROR_FAILED,
+					 "Cannot attach IOMMU group %d: %s", group, strerror(-r));
+
+	c->groups[c->n_groups++] = group;
+	return 0;
+}
+
+/* Raises the client's RLIMIT_MEMLOCK to at least quota; never lowers it. */
+static int client_raise_memlock(Client *client, uint64_t quota)
+{
+	struct rlimit old, new;
+
+	if (prlimit(client->pid, RLIMIT_MEMLOCK, NULL, &old) < 0)
+		return negative_errno();
+	new.rlim_cur =
+	    old.rlim_cur == RLIM_INFINITY || old.rlim_cur >= quota ? old.rlim_cur : quota;
+	new.rlim_max = old.rlim_max == RLIM_INFINITY || old.rlim_max >= new.rlim_cur ? old.rlim_max
+										     : new.rlim_cur;
+	if (new.rlim_cur == old.rlim_cur &&new.rlim_max == old.rlim_max)
+		return 0;
+	if (prlimit(client->pid, RLIMIT_MEMLOCK, &new, NULL) < 0)
+		return negative_errno();
+	return 0;
+}
+
+int claim_new(Client *client, char **addresses, DmaMode requested_mode, Claim **ret,
+	      sd_bus_error *error)
+{
+	Manager *m = client->manager;
+	_cleanup_(claim_freep) Claim *c = NULL;
+	size_t n = strv_length(addresses);
+	Grant grant = {DMA_MODES_ALL, UINT64_MAX, UINT_MAX};
+	PciDeviceInfo *infos = NULL;
+	int r;
+
+	if (n == 0)
+		return sd_bus_error_setf(error, VFIOD_ERROR_INVALID_ARGUMENT,
+					 "Name at least one device to claim.");
+	if (n > CLAIM_MAX_DEVICES)
+		return sd_bus_error_setf(error, VFIOD_ERROR_LIMIT_EXCEEDED,
+					 "A claim may name at most %u devices.", CLAIM_MAX_DEVICES);
+	if (client->n_claims >= CLIENT_MAX_CLAIMS)
+		return sd_bus_error_setf(error, VFIOD_ERROR_LIMIT_EXCEEDED,
+					 "A client may hold at most %u claims.", CLIENT_MAX_CLAIMS);
+	for (size_t i = 0; i < n; i++)
+		for (size_t j = 0; j < i; j++)
+			if (streq(addresses[i], addresses[j]))
+				return sd_bus_error_setf(error, VFIOD_ERROR_INVALID_ARGUMENT,
+							 "%.32s is named twice.", addresses[i]);
+
+	c = calloc(1, sizeof(*c));
+	infos = calloc(n, sizeof(*infos));
+	if (!c || !infos) {
+		free(infos);
+		return -ENOMEM;
+	}
+	c->manager = m;
+	c->devices = calloc(n, sizeof(*c->devices));
+	c->groups = calloc(n, sizeof(*c->groups));
+	if (!c->devices || !c->groups) {
+		r = -ENOMEM;
+		goto finish;
+	}
+
+	/* Everything that can be decided from sysfs and the policy, before any kernel state. */
+	for (size_t i = 0; i < n; i++) {
+		r = claim_check_device(client, addresses[i], infos + i, &grant, error);
+		if (r < 0)
+			goto finish;
+	}
+	if (client->n_devices + n > grant.max_devices) {
+		r = sd_bus_error_setf(error, VFIOD_ERROR_LIMIT_EXCEEDED,
+				      "The policy allows uid %u at most %u claimed device(s); "
+				      "it holds %u.",
+				      (unsigned)client->uid, grant.max_devices, client->n_devices);
+		goto finish;
+	}
+	if (requested_mode == 0)
+		requested_mode =
+		    (grant.dma_modes & DMA_MODE_CONTAINER) ? DMA_MODE_CONTAINER : DMA_MODE_BROKERED;
+	if (!(grant.dma_modes & requested_mode)) {
+		r = sd_bus_error_setf(error, VFIOD_ERROR_DMA_MODE_NOT_ALLOWED,
+				      "The policy does not allow %s DMA for these devices.",
+				      dma_mode_to_string(requested_mode));
+		goto finish;
+	}
+	c->dma_mode = requested_mode;
+	c->dma_quota = grant.dma_quota;
+
+	r = m->backend->context_new(m->dev_fd, &c->context);
+	if (r < 0) {
+		r = sd_bus_error_setf(error, VFIOD_ERROR_FAILED,
+				      "Cannot create a VFIO context (%s back end): %s",
+				      m->backend->name, strerror(-r));
+		goto finish;
+	}
+
+	for (size_t i = 0; i < n; i++) {
+		r = claim_add_group(c, infos[i].iommu_group, error);
+		if (r < 0)
+			goto finish;
+	}
+
+	for (size_t i = 0; i < n; i++) {
+		ClaimDevice *d = c->devices + i;
+
+		memcpy(d->address, infos[i].address, sizeof(d->address));
+		d->group = infos[i].iommu_group;
+		d->irq_index = -1;
+		d->fd = -EBADF;
+		c->n_devices++;
+		r = m->backend->open_device(c->context, d->group, d->address, &d->fd);
+		if (r >= 0)
+			r = vfio_device_get_info(d->fd, &d->info);
+		if (r < 0) {
+			r = sd_bus_error_setf(
+			    error, r == -EBUSY ? VFIOD_ERROR_BUSY : VFIOD_ERROR_FAILED,
+			    "Cannot open VFIO device %s: %s", d->address, strerror(-r));
+			goto finish;
+		}
+	}
+
+	r = m->backend->iova_info(c->context, &c->dma.ranges, &c->dma.n_ranges, &c->dma.pgsizes);
+	if (r < 0) {
+		r = sd_bus_error_setf(error, VFIOD_ERROR_FAILED, "Cannot read the IOVA ranges: %s",
+				      strerror(-r));
+		goto finish;
+	}
+	c->dma.quota = c->dma_quota;
+
+	if (c->dma_mode == DMA_MODE_CONTAINER) {
+		r = client_raise_memlock(client, c->dma_quota);
+		if (r < 0) {
+			r = sd_bus_error_setf(error, VFIOD_ERROR_FAILED,
+					      "Cannot raise RLIMIT_MEMLOCK of pid %d: %s",
+					      (int)client->pid, strerror(-r));
+			goto finish;
+		}
+	}
+
+	c->id = ++m->next_claim_id;
+	if (asprintf(&c->path, "/io/vfiod/Broker1/claim/%" PRIu64, c->id) < 0) {
+		c->path = NULL;
+		r = -ENOMEM;
+		goto finish;
+	}
+	c->client = client;
+	LIST_PREPEND(claims, m->claims, c);
+	m->n_claims++;
+	LIST_PREPEND(client_claims, client->claims, c);
+	client->n_claims++;
+	client->n_devices += c->n_devices;
+	manager_notify_status(m);
+
+	log_info("Claim %" PRIu64 ": %s got %zu device(s) starting with %s, %s DMA, quota %" PRIu64,
+		 c->id, client->label, c->n_devices, c->devices[0].address,
+		 dma_mode_to_string(c->dma_mode), c->dma_quota);
+	*ret = TAKE_PTR(c);
+	r = 0;
+finish:
+	for (size_t i = 0; i < n; i++)
+		pci_device_info_done(infos + i);
+	free(infos);
+	return r;
+}
+
+static bool irq_index_is_interrupt(unsigned index)
+{
+	return index == VFIO_PCI_INTX_IRQ_INDEX || index == VFIO_PCI_MSI_IRQ_INDEX ||
+	       index == VFIO_PCI_MSIX_IRQ_INDEX;
+}
+
+int claim_set_irqs(Claim *c, const char *address, unsigned index, unsigned count, int **ret_fds,
+		   sd_bus_error *error)
+{
+	struct vfio_irq_info info;
+	ClaimDevice *d;
+	_cleanup_free_ int *fds = NULL;
+	size_t made = 0;
+	int r;
+
+	d = claim_find_device(c, address);
+	if (!d)
+		return sd_bus_error_setf(error, VFIOD_ERROR_INVALID_ARGUMENT,
+					 "Device %.32s is not part of this claim.", address);
+	if (index == VFIO_PCI_REQ_IRQ_INDEX)
+		return sd_bus_error_setf(error, VFIOD_ERROR_INVALID_ARGUMENT,
+					 "IRQ index %u (REQ) is reserved for vfiod's release "
+					 "requests.",
+					 index);
+	if (index >= d->info.num_irqs)
+		return sd_bus_error_setf(error, VFIOD_ERROR_INVALID_ARGUMENT,
+					 "%s has IRQ indexes 0-%u; %u is not one.", address,
+					 d->info.num_irqs - 1, index);
+	r = vfio_device_get_irq_info(d->fd, index, &info);
+	if (r < 0)
+		return sd_bus_error_setf(error, VFIOD_ERROR_FAILED,
+					 "Cannot read IRQ index %u of %s: %s", index, address,
+					 strerror(-r));
+	if (!(info.flags & VFIO_IRQ_INFO_EVENTFD))
+		return sd_bus_error_setf(error, VFIOD_ERROR_INVALID_ARGUMENT,
+					 "IRQ index %u of %s cannot signal an eventfd.", index,
+					 address);
+	if (count > info.count)
+		return sd_bus_error_setf(error, VFIOD_ERROR_INVALID_ARGUMENT,
+					 "IRQ index %u of %s has %u vector(s); %u asked for.",
+					 index, address, info.count, count);
+	if (count > SET_IRQS_MAX_FDS)
+		return sd_bus_error_setf(error, VFIOD_ERROR_LIMIT_EXCEEDED,
+					 "At most %u eventfds per SetIrqs call.", SET_IRQS_MAX_FDS);
+	if (c->client->n_irq_fds + count > CLIENT_MAX_IRQ_FDS)
+		return sd_bus_error_setf(error, VFIOD_ERROR_LIMIT_EXCEEDED,
+					 "A client may receive at most %u IRQ eventfds.",
+					 CLIENT_MAX_IRQ_FDS);
+
+	/* INTx, MSI and MSI-X exclude each other; a resize needs a disable first too. */
+	if (d->irq_index >= 0 &&
+	    (irq_index_is_interrupt(index) || (unsigned)d->irq_index == index)) {
+		r = vfio_device_disable_irqs(d->fd, d->irq_index);
+		if (r < 0)
+			return sd_bus_error_setf(error, VFIOD_ERROR_FAILED,
+						 "Cannot disable IRQ index %d of %s: %s",
+						 d->irq_index, address, strerror(-r));
+		d->irq_index = -1;
+	}
+	if (count == 0) {
+		r = vfio_device_disable_irqs(d->fd, index);
+		if (r < 0)
+			return sd_bus_error_setf(error, VFIOD_ERROR_FAILED,
+						 "Cannot disable IRQ index %u of %s: %s", index,
+						 address, strerror(-r));
+		*ret_fds = NULL;
+		return 0;
+	}
+
+	fds = calloc(count, sizeof(int));
+	if (!fds)
+		return -ENOMEM;
+	for (; made < count; made++) {
+		fds[made] = eventfd(0, EFD_CLOEXEC);
+		if (fds[made] < 0) {
+			r = negative_errno();
+			goto fail;
+		}
+	}
+	r = vfio_device_set_irq_eventfds(d->fd, index, fds, count);
+	if (r < 0)
+		goto fail;
+	if (irq_index_is_interrupt(index))
+		d->irq_index = index;
+	c->client->n_irq_fds += count;
+	log_debug("Claim %" PRIu64 ": %s IRQ index %u (%s) wired to %u eventfd(s)", c->id, address,
+		  index, vfio_pci_irq_name(index) ?: "?", count);
+	*ret_fds = TAKE_PTR(fds);
+	return 0;
+fail:
+	for (size_t i = 0; i < made; i++)
+		safe_close(fds[i]);
+	return sd_bus_error_setf(error, VFIOD_ERROR_FAILED,
+				 "Cannot wire IRQ index %u of %s to eventfds: %s", index, address,
+				 strerror(-r));
+}
+
+static const char *dma_error_name(int r)
+{
+	switch (r) {
+	case -EDQUOT:
+		return VFIOD_ERROR_QUOTA_EXCEEDED;
+	case -E2BIG:
+		return VFIOD_ERROR_LIMIT_EXCEEDED;
+	case -EBADF:
+		return VFIOD_ERROR_BAD_MEMFD;
+	default: /* -EINVAL, -ERANGE, -EEXIST: the IOVA is the problem */
+		return VFIOD_ERROR_BAD_IOVA;
+	}
+}
+
+int claim_map_dma(Claim *c, int memfd, uint64_t offset, uint64_t size, uint64_t iova,
+		  unsigned flags, sd_bus_error *error)
+{
+	_cleanup_free_ char *reason = NULL;
+	bool read = !flags || (flags & 1), write = !flags || (flags & 2);
+	uint64_t others;
+	void *vaddr;
+	int r;
+
+	if (c->dma_mode != DMA_MODE_BROKERED)
+		return sd_bus_error_setf(error, VFIOD_ERROR_DMA_MODE_NOT_ALLOWED,
+					 "Claim %" PRIu64 " uses container DMA: map with "
+					 "VFIO_IOMMU_MAP_DMA on the container fd.",
+					 c->id);
+	if (flags & ~3u)
+		return sd_bus_error_setf(error, VFIOD_ERROR_INVALID_ARGUMENT,
+					 "Unknown MapDma flags 0x%x.", flags);
+
+	/* The quota spans all of the client's claims. */
+	others = c->client->dma_mapped - c->dma.mapped;
+	c->dma.quota = c->dma_quota > others ? c->dma_quota - others : 0;
+	r = dma_space_check(&c->dma, iova, size, &reason);
+	if (r >= 0)
+		r = dma_memfd_check(memfd, offset, size, c->dma.pgsizes & -c->dma.pgsizes, &reason);
+	if (r < 0) {
+		log_notice("Claim %" PRIu64 ": refused MapDma from %s: %s", c->id, c->client->label,
+			   reason ?: strerror(-r));
+		return sd_bus_error_setf(error, dma_error_name(r), "%s", reason ?: strerror(-r));
+	}
+
+	/* The daemon maps the memfd but never touches it; the kernel pins the pages. */
+	vaddr = mmap(NULL, size, PROT_READ | (write ? PROT_WRITE : 0), MAP_SHARED, memfd, offset);
+	if (vaddr == MAP_FAILED)
+		return sd_bus_error_setf(error, VFIOD_ERROR_BAD_MEMFD, "Cannot map the memfd%s: %s",
+					 write ? " writable (is it sealed against writes?)" : "",
+					 strerror(errno));
+	r = c->manager->backend->map_dma(c->context, vaddr, iova, size, read, write);
+	if (r >= 0) {
+		r = dma_space_add(&c->dma, iova, size, vaddr);
+		if (r < 0)
+			c->manager->backend->unmap_dma(c->context, iova, size);
+	}
+	if (r < 0) {
+		munmap(vaddr, size);
+		return sd_bus_error_setf(error, VFIOD_ERROR_FAILED,
+					 "The kernel refused to map IOVA 0x%" PRIx64 ": %s", iova,
+					 strerror(-r));
+	}
+	c->client->dma_mapped += size;
+	return 0;
+}
+
+int claim_unmap_dma(Claim *c, uint64_t iova, uint64_t size, sd_bus_error *error)
+{
+	DmaMapping m;
+	int r;
+
+	if (c->dma_mode != DMA_MODE_BROKERED)
+		return sd_bus_error_setf(error, VFIOD_ERROR_DMA_MODE_NOT_ALLOWED,
+					 "Claim %" PRIu64 " uses container DMA.", c->id);
+	r = dma_space_remove(&c->dma, iova, size, &m);
+	if (r < 0)
+		return sd_bus_error_setf(
+		    error, VFIOD_ERROR_BAD_IOVA,
+		    "No mapping starts at IOVA 0x%" PRIx64 " with size 0x%" PRIx64 ".", iova, size);
+	r = c->manager->backend->unmap_dma(c->context, iova, size);
+	if (r < 0)
+		log_warning_errno(r, "Claim %" PRIu64 ": cannot unmap IOVA 0x%" PRIx64 ": %m",
+				  c->id, iova);
+	munmap(m.vaddr, m.size);
+	c->client->dma_mapped -= size;
+	return 0;
+}

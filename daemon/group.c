@@ -9,11 +9,6 @@
 #include "sysfs.h"
 #include "util.h"
 
-static bool startswith(const char *s, const char *prefix)
-{
-	return strncmp(s, prefix, strlen(prefix)) == 0;
-}
-
 static bool endswith(const char *s, const char *suffix)
 {
 	size_t n = strlen(s), k = strlen(suffix);

@@ -1,5 +1,159 @@
 /* SPDX-License-Identifier: MIT */
-int main(void)
+#include <getopt.h>
+#include <libgen.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "config.h"
+#include "log.h"
+#include "manager.h"
+
+typedef struct Options {
+	const char *config_path;
+	const char *socket_path;
+	const char *root;
+	bool system_bus;
+} Options;
+
+static void help(void)
 {
+	printf(
+	    "Usage: vfiod [OPTIONS]\n\n"
+	    "Brokers VFIO devices to unprivileged clients.\n\n"
+	    "  -h --help              Show this help\n"
+	    "     --version           Show the version\n"
+	    "     --config PATH       Policy file (default %s; drop-ins in policy.d/ beside it)\n"
+	    "     --socket PATH       Bind this socket when not socket-activated\n"
+	    "                         (default %s)\n"
+	    "     --no-system-bus     Serve the private socket only\n"
+	    "     --root DIR          Read sysfs and /dev below DIR (for tests)\n"
+	    "     --log-level LEVEL   debug, info, notice, warning or err (default info)\n",
+	    VFIOD_CONFIG_PATH, VFIOD_SOCKET_PATH);
+}
+
+static int parse_log_level(const char *s)
+{
+	static const struct {
+		const char *name;
+		int level;
+	} levels[] = {
+	    {"debug", LOG_DEBUG},     {"info", LOG_INFO}, {"notice", LOG_NOTICE},
+	    {"warning", LOG_WARNING}, {"err", LOG_ERR},
+	};
+	for (size_t i = 0; i < ELEMENTSOF(levels); i++)
+		if (streq(s, levels[i].name))
+			return levels[i].level;
+	return -EINVAL;
+}
+
+/* Returns 1 to go on, 0 to exit successfully, negative errno on bad usage. */
+static int parse_argv(int argc, char *argv[], Options *o)
+{
+	enum {
+		ARG_VERSION = 0x100,
+		ARG_CONFIG,
+		ARG_SOCKET,
+		ARG_NO_SYSTEM_BUS,
+		ARG_ROOT,
+		ARG_LOG
+	};
+	static const struct option options[] = {
+	    {"help", no_argument, NULL, 'h'},
+	    {"version", no_argument, NULL, ARG_VERSION},
+	    {"config", required_argument, NULL, ARG_CONFIG},
+	    {"socket", required_argument, NULL, ARG_SOCKET},
+	    {"no-system-bus", no_argument, NULL, ARG_NO_SYSTEM_BUS},
+	    {"root", required_argument, NULL, ARG_ROOT},
+	    {"log-level", required_argument, NULL, ARG_LOG},
+	    {},
+	};
+	int c, level;
+
+	while ((c = getopt_long(argc, argv, "h", options, NULL)) >= 0) {
+		switch (c) {
+		case 'h':
+			help();
+			return 0;
+		case ARG_VERSION:
+			printf("vfiod %s\n", VFIOD_VERSION);
+			return 0;
+		case ARG_CONFIG:
+			o->config_path = optarg;
+			break;
+		case ARG_SOCKET:
+			o->socket_path = optarg;
+			break;
+		case ARG_NO_SYSTEM_BUS:
+			o->system_bus = false;
+			break;
+		case ARG_ROOT:
+			o->root = optarg;
+			break;
+		case ARG_LOG:
+			level = parse_log_level(optarg);
+			if (level < 0)
+				return log_error_errno(EINVAL, "Unknown log level: %s", optarg);
+			log_set_max_level(level);
+			break;
+		default:
+			return -EINVAL;
+		}
+	}
+	if (optind < argc)
+		return log_error_errno(EINVAL, "vfiod takes no arguments; see --help");
 	return 1;
+}
+
+static int policy_dir_for(const char *config_path, char **ret)
+{
+	_cleanup_free_ char *copy = strdup(config_path);
+
+	if (!copy)
+		return -ENOMEM;
+	return asprintf(ret, "%s/policy.d", dirname(copy)) < 0 ? -ENOMEM : 0;
+}
+
+int main(int argc, char *argv[])
+{
+	Options o = {.system_bus = true};
+	Manager *m = NULL;
+	int r;
+
+	r = parse_argv(argc, argv, &o);
+	if (r <= 0)
+		return r < 0 ? 2 : 0;
+
+	r = manager_new(o.root, &m);
+	if (r < 0)
+		goto finish;
+	m->config_path = strdup(o.config_path ?: VFIOD_CONFIG_PATH);
+	if (!m->config_path) {
+		r = log_oom();
+		goto finish;
+	}
+	if (o.config_path)
+		r = policy_dir_for(o.config_path, &m->policy_dir);
+	else
+		r = (m->policy_dir = strdup(VFIOD_POLICY_DIR)) ? 0 : -ENOMEM;
+	if (r < 0)
+		goto finish;
+
+	/* Without a policy nothing could be granted: refuse to start rather than deny silently. */
+	r = manager_load_policy(m);
+	if (r < 0)
+		goto finish;
+	r = manager_listen(m, o.socket_path);
+	if (r < 0)
+		goto finish;
+	if (o.system_bus) {
+		r = manager_connect_system_bus(m);
+		if (r < 0)
+			goto finish;
+	}
+	r = manager_run(m);
+finish:
+	if (r < 0)
+		log_error_errno(r, "vfiod failed: %m");
+	manager_free(m);
+	return r < 0 ? 1 : 0;
 }

@@ -1,1 +1,256 @@
 /* SPDX-License-Identifier: MIT */
+#include "manager.h"
+
+#include <fcntl.h>
+#include <libgen.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <systemd/sd-daemon.h>
+
+#include "bus-error.h"
+#include "bus-objects.h"
+#include "claim.h"
+#include "client.h"
+#include "config.h"
+#include "log.h"
+
+int manager_new(const char *root, Manager **ret)
+{
+	_cleanup_free_ Manager *m = NULL;
+	int r;
+
+	m = calloc(1, sizeof(*m));
+	if (!m)
+		return -ENOMEM;
+	m->root_fd = m->dev_fd = m->listen_fd = -EBADF;
+	m->backend = &vfio_legacy_ops;
+
+	m->root_fd = open(root ?: "/", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (m->root_fd < 0)
+		return log_error_errno(negative_errno(), "Cannot open root directory %s: %m",
+				       root ?: "/");
+	m->dev_fd = openat(m->root_fd, "dev", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (m->dev_fd < 0) {
+		r = log_error_errno(negative_errno(), "Cannot open %s/dev: %m", root ?: "");
+		safe_close(m->root_fd);
+		return r;
+	}
+	r = sd_event_default(&m->event);
+	if (r < 0) {
+		safe_close(m->dev_fd);
+		safe_close(m->root_fd);
+		return r;
+	}
+	r = bus_error_register_map();
+	if (r < 0)
+		log_warning_errno(r, "Cannot register D-Bus error map: %m");
+	*ret = TAKE_PTR(m);
+	return 0;
+}
+
+Manager *manager_free(Manager *m)
+{
+	Client *c;
+
+	if (!m)
+		return NULL;
+	/* Releasing every claim scrubs the devices before the daemon goes. */
+	while ((c = m->clients))
+		client_free(c);
+	m->listen_source = sd_event_source_unref(m->listen_source);
+	safe_close(m->listen_fd);
+	m->system_bus = sd_bus_flush_close_unref(m->system_bus);
+	m->event = sd_event_unref(m->event);
+	policy_free(m->policy);
+	free(m->config_path);
+	free(m->policy_dir);
+	safe_close(m->dev_fd);
+	safe_close(m->root_fd);
+	free(m);
+	return NULL;
+}
+
+int manager_load_policy(Manager *m)
+{
+	_cleanup_free_ char *error = NULL;
+	Policy *p = NULL;
+	int r;
+
+	r = policy_load(m->config_path, m->policy_dir, &p, &error);
+	if (r < 0)
+		return log_error_errno(r, "Cannot load policy%s: %s",
+				       m->policy ? " (keeping the previous one)" : "",
+				       error ?: strerror(-r));
+	policy_free(m->policy);
+	m->policy = p;
+	log_info("Policy loaded from %s and %s/*.conf: %zu rule(s)", m->config_path, m->policy_dir,
+		 p->n_rules);
+	return 0;
+}
+
+int manager_add_bus_objects(Manager *m, sd_bus *bus, bool peer)
+{
+	int r;
+
+	r = bus_manager_add(bus, m);
+	if (r < 0)
+		return r;
+	r = bus_claim_add(bus, m);
+	if (r < 0)
+		return r;
+	return peer ? bus_peer_driver_add(bus) : 0;
+}
+
+static int on_connection(sd_event_source *s, int fd, uint32_t revents, void *userdata)
+{
+	Manager *m = userdata;
+	int cfd;
+
+	cfd = accept4(fd, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK);
+	if (cfd < 0) {
+		if (errno != EAGAIN && errno != EINTR)
+			log_warning_errno(errno, "accept() failed: %m");
+		return 0;
+	}
+	/* client_new_peer() owns cfd from here, on failure too. */
+	(void)client_new_peer(m, cfd, NULL);
+	return 0;
+}
+
+static int bind_socket(const char *path)
+{
+	struct sockaddr_un sa = {.sun_family = AF_UNIX};
+	_cleanup_close_ int fd = -EBADF;
+	_cleanup_free_ char *dir = NULL;
+
+	if (strlen(path) >= sizeof(sa.sun_path))
+		return log_error_errno(ENAMETOOLONG, "Socket path too long: %s", path);
+	strcpy(sa.sun_path, path);
+
+	dir = strdup(path);
+	if (!dir)
+		return -ENOMEM;
+	if (mkdir(dirname(dir), 0755) < 0 && errno != EEXIST)
+		return log_error_errno(errno, "Cannot create the directory of %s: %m", path);
+
+	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+	if (fd < 0)
+		return negative_errno();
+	(void)unlink(path);
+	if (bind(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0)
+		return log_error_errno(errno, "Cannot bind %s: %m", path);
+	/* Anyone may connect; every call is authorized on its own. */
+	if (chmod(path, 0666) < 0)
+		return log_error_errno(errno, "Cannot chmod %s: %m", path);
+	if (listen(fd, SOMAXCONN) < 0)
+		return log_error_errno(errno, "Cannot listen on %s: %m", path);
+	return TAKE_FD(fd);
+}
+
+int manager_listen(Manager *m, const char *socket_path)
+{
+	int n, r;
+
+	n = sd_listen_fds(true);
+	if (n < 0)
+		return log_error_errno(n, "Cannot read socket activation fds: %m");
+	if (n > 1)
+		return log_error_errno(EINVAL, "Got %d socket activation fds, expected 1", n);
+	if (n == 1 && !socket_path) {
+		if (sd_is_socket_unix(SD_LISTEN_FDS_START, SOCK_STREAM, 1, NULL, 0) <= 0)
+			return log_error_errno(EINVAL, "The activation fd is not a listening "
+						       "UNIX stream socket");
+		m->listen_fd = SD_LISTEN_FDS_START;
+		r = fcntl(m->listen_fd, F_SETFL, O_NONBLOCK);
+		if (r < 0)
+			return negative_errno();
+		log_debug("Using the socket-activated listening socket");
+	} else {
+		m->listen_fd = bind_socket(socket_path ?: VFIOD_SOCKET_PATH);
+		if (m->listen_fd < 0)
+			return m->listen_fd;
+	}
+	return sd_event_add_io(m->event, &m->listen_source, m->listen_fd, EPOLLIN, on_connection,
+			       m);
+}
+
+int manager_connect_system_bus(Manager *m)
+{
+	int r;
+
+	r = sd_bus_open_system(&m->system_bus);
+	if (r >= 0)
+		r = sd_bus_negotiate_fds(m->system_bus, 1);
+	if (r >= 0)
+		r = manager_add_bus_objects(m, m->system_bus, false);
+	if (r >= 0)
+		r = sd_bus_attach_event(m->system_bus, m->event, SD_EVENT_PRIORITY_NORMAL);
+	if (r >= 0)
+		r = sd_bus_request_name(m->system_bus, BROKER_BUS_NAME, 0);
+	if (r < 0) {
+		log_warning_errno(r, "No system bus (%m): serving the private socket only");
+		m->system_bus = sd_bus_flush_close_unref(m->system_bus);
+		return 0;
+	}
+	log_info("Serving %s on the system bus", BROKER_BUS_NAME);
+	return 0;
+}
+
+Claim *manager_find_group_holder(Manager *m, int group)
+{
+	Claim *c;
+
+	LIST_FOREACH (claims, c, m->claims)
+		if (claim_holds_group(c, group))
+			return c;
+	return NULL;
+}
+
+void manager_notify_status(Manager *m)
+{
+	(void)sd_notifyf(false, "STATUS=%u claim(s), %u client(s)", m->n_claims, m->n_clients);
+}
+
+static int on_sighup(sd_event_source *s, const struct signalfd_siginfo *si, void *userdata)
+{
+	Manager *m = userdata;
+
+	(void)sd_notify(false, "RELOADING=1");
+	(void)manager_load_policy(m);
+	(void)sd_notify(false, "READY=1");
+	manager_notify_status(m);
+	return 0;
+}
+
+int manager_run(Manager *m)
+{
+	sigset_t mask;
+	int r;
+
+	sigemptyset(&mask);
+	sigaddset(&mask, SIGTERM);
+	sigaddset(&mask, SIGINT);
+	sigaddset(&mask, SIGHUP);
+	if (sigprocmask(SIG_BLOCK, &mask, NULL) < 0)
+		return negative_errno();
+	r = sd_event_add_signal(m->event, NULL, SIGTERM, NULL, NULL);
+	if (r >= 0)
+		r = sd_event_add_signal(m->event, NULL, SIGINT, NULL, NULL);
+	if (r >= 0)
+		r = sd_event_add_signal(m->event, NULL, SIGHUP, on_sighup, m);
+	if (r < 0)
+		return r;
+	/* SIGPIPE from a vanished peer must not kill the daemon. */
+	signal(SIGPIPE, SIG_IGN);
+
+	(void)sd_notify(false, "READY=1");
+	manager_notify_status(m);
+	log_info("vfiod %s ready", VFIOD_VERSION);
+	r = sd_event_loop(m->event);
+	(void)sd_notify(false, "STOPPING=1");
+	return r;
+}

@@ -1,0 +1,68 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * A claim: devices (and their whole IOMMU groups) held by one client in one
+ * VFIO context. Creating it authorizes and prepares everything; freeing it
+ * scrubs the devices (IRQs off, DMA unmapped, reset where possible) before
+ * their groups become claimable again.
+ */
+#pragma once
+
+#include <linux/vfio.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <systemd/sd-bus.h>
+
+#include "dma.h"
+#include "list.h"
+#include "manager.h"
+#include "pci-address.h"
+#include "policy.h"
+
+typedef struct ClaimDevice {
+	char address[PCI_ADDRESS_MAX];
+	int group;
+	int fd;	       /* the daemon's own device fd, kept for scrubbing */
+	int irq_index; /* the IRQ index this claim enabled, -1 when none */
+	struct vfio_device_info info;
+} ClaimDevice;
+
+struct Claim {
+	Manager *manager;
+	Client *client;
+	LIST_FIELDS(Claim, claims);	   /* on manager->claims */
+	LIST_FIELDS(Claim, client_claims); /* on client->claims */
+
+	uint64_t id;
+	char *path;
+	DmaMode dma_mode;
+	uint64_t dma_quota;
+	VfioContext *context;
+	ClaimDevice *devices;
+	size_t n_devices;
+	int *groups;
+	size_t n_groups;
+	DmaSpace dma;
+	sd_bus_slot *slot;
+};
+
+/*
+ * Claims `addresses` for client c. requested_mode 0 means "the default the
+ * policy allows". On failure sets a D-Bus error (io.vfiod.Error.*) and returns
+ * its errno; nothing is left claimed.
+ */
+int claim_new(Client *c, char **addresses, DmaMode requested_mode, Claim **ret,
+	      sd_bus_error *error);
+
+/* Scrubs and releases everything the claim holds; returns NULL. */
+Claim *claim_free(Claim *c);
+
+ClaimDevice *claim_find_device(Claim *c, const char *address);
+bool claim_holds_group(const Claim *c, int group);
+
+/* See SetIrqs() in io.vfiod.Broker1(5). On success *ret_fds (count entries) is the caller's. */
+int claim_set_irqs(Claim *c, const char *address, unsigned index, unsigned count, int **ret_fds,
+		   sd_bus_error *error);
+
+int claim_map_dma(Claim *c, int memfd, uint64_t offset, uint64_t size, uint64_t iova,
+		  unsigned flags, sd_bus_error *error);
+int claim_unmap_dma(Claim *c, uint64_t iova, uint64_t size, sd_bus_error *error);

@@ -1,0 +1,57 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * A client: one peer connection on the private socket, or one unique name on
+ * the system bus. Its identity is read from the kernel when it appears and
+ * never from a request. When it goes away, its claims are released.
+ */
+#pragma once
+
+#include <stdint.h>
+#include <sys/types.h>
+#include <systemd/sd-bus.h>
+
+#include "list.h"
+#include "manager.h"
+
+typedef enum ClientTransport {
+	CLIENT_PEER,	   /* private socket, one sd_bus per connection */
+	CLIENT_SYSTEM_BUS, /* a unique name on the system bus */
+} ClientTransport;
+
+struct Client {
+	Manager *manager;
+	LIST_FIELDS(Client, clients);
+
+	ClientTransport transport;
+	sd_bus *bus;	     /* PEER: owned connection; SYSTEM_BUS: m->system_bus, borrowed */
+	char *bus_name;	     /* SYSTEM_BUS: unique name */
+	sd_bus_track *track; /* SYSTEM_BUS: tells when the name vanishes */
+	sd_event_source *free_source; /* deferred free after disconnect */
+
+	uid_t uid;
+	gid_t gid; /* (gid_t) -1 when the transport cannot tell it reliably */
+	pid_t pid;
+	int pidfd; /* -EBADF when unavailable */
+	gid_t *supplementary_gids;
+	size_t n_supplementary_gids;
+	char label[64]; /* "uid=1001 pid=345" for messages */
+
+	Claim *claims;
+	unsigned n_claims;
+	unsigned n_devices;
+	unsigned n_irq_fds;
+	uint64_t dma_mapped; /* brokered bytes mapped over all claims */
+};
+
+/* Takes ownership of fd, an accepted connection on the private socket. */
+int client_new_peer(Manager *m, int fd, Client **ret);
+
+/*
+ * The client that sent msg: the peer connection it came on, or the system bus
+ * sender (created on first use, with credentials from the bus daemon).
+ * Fails with a D-Bus error set when the identity cannot be established.
+ */
+int client_from_message(Manager *m, sd_bus_message *msg, Client **ret, sd_bus_error *error);
+
+/* Releases every claim of the client and frees it. */
+Client *client_free(Client *c);

@@ -1,0 +1,68 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The daemon's single context: event loop, transports, policy, and the lists
+ * of clients and claims. Everything else hangs off it.
+ */
+#pragma once
+
+#include <stdbool.h>
+#include <systemd/sd-bus.h>
+#include <systemd/sd-event.h>
+
+#include "list.h"
+#include "policy.h"
+#include "vfio-backend.h"
+
+typedef struct Client Client;
+typedef struct Claim Claim;
+
+/* Caps on what clients can make the daemon allocate. */
+#define MANAGER_MAX_CLIENTS 1024u
+#define CLIENT_MAX_CLAIMS   16u
+#define CLIENT_MAX_IRQ_FDS  256u
+#define CLAIM_MAX_DEVICES   64u
+#define SET_IRQS_MAX_FDS    64u
+
+typedef struct Manager {
+	sd_event *event;
+	sd_bus *system_bus; /* NULL when not connected */
+	int root_fd;	    /* "/" or --root: sysfs and /dev are read below it */
+	int dev_fd;	    /* <root>/dev */
+	const VfioBackendOps *backend;
+
+	char *config_path;
+	char *policy_dir;
+	Policy *policy;
+
+	int listen_fd;
+	sd_event_source *listen_source;
+	uint64_t next_connection_id;
+
+	Client *clients;
+	unsigned n_clients;
+	Claim *claims;
+	unsigned n_claims;
+	uint64_t next_claim_id;
+} Manager;
+
+int manager_new(const char *root, Manager **ret);
+Manager *manager_free(Manager *m);
+
+/* Loads config_path and policy_dir into m->policy; on error keeps the old policy. */
+int manager_load_policy(Manager *m);
+
+/* Serves the private socket: takes a socket-activated fd, or binds socket_path. */
+int manager_listen(Manager *m, const char *socket_path);
+
+/* Connects to the system bus and takes io.vfiod.Broker1; a missing bus is not an error. */
+int manager_connect_system_bus(Manager *m);
+
+/* Registers the API's objects on a connection (system bus or one peer). */
+int manager_add_bus_objects(Manager *m, sd_bus *bus, bool peer);
+
+/* The claim holding IOMMU group `group`, or NULL. */
+Claim *manager_find_group_holder(Manager *m, int group);
+
+void manager_notify_status(Manager *m);
+
+int manager_run(Manager *m);
