@@ -1,0 +1,19 @@
+#!/bin/bash
+# Two functions share an IOMMU group: while one is on a host driver the other
+# cannot be claimed, and the refusal says which device and driver; once both
+# are on vfio-pci, the claim takes the whole group.
+. "$SOURCE_DIR/tests/vm/vfiod-lib.sh"
+[ "$(group_of "$SHARED_EDU")" = "$(group_of "$SHARED_NIC")" ] || fail "fixture: not one group"
+start_vfiod
+out=$(run_as 1001 1001 "$PROBE" claim "$SHARED_EDU") && fail "claimed a non-viable group: $out"
+echo "$out"
+grep -q "io.vfiod.Error.GroupNotViable" <<<"$out" || fail "expected GroupNotViable"
+grep -q "$SHARED_NIC" <<<"$out" || fail "the refusal does not name $SHARED_NIC"
+grep -q "e1000" <<<"$out" || fail "the refusal does not name the driver"
+bind_vfio "$SHARED_NIC"
+start_holder 1001 "$SHARED_EDU"
+group=$(group_of "$SHARED_EDU")
+busctl --address="$VFIOD_ADDRESS" get-property io.vfiod.Broker1 \
+	/io/vfiod/Broker1/claim/2 io.vfiod.Broker1.Claim IommuGroups | grep -qw "$group" ||
+	fail "claim does not list group $group"
+stop_holder

@@ -1,0 +1,30 @@
+# Helpers for the guest tests of vfiod itself, on top of the harness's lib.sh.
+# shellcheck shell=bash
+. "$SOURCE_DIR/tests/vm/lib.sh"
+
+PROBE=$BUILD_DIR/tests/vm/vfiod-probe
+VFIOD_CONFIG=$SOURCE_DIR/tests/vm/vfiod-test.conf
+VFIOD_ADDRESS=unix:path=/run/vfiod/broker.sock
+export VFIOD_ADDRESS
+
+# Runs a probe that claims DEVICE as UID and keeps holding it; sets HOLDER_PID
+# (the pid vfiod sees: the subshell execs setpriv, which execs the probe).
+start_holder() { # UID DEVICE
+	local uid=$1 device=$2
+	rm -f /tmp/holder.out
+	(exec setpriv --reuid="$uid" --regid="$uid" --clear-groups \
+		"$PROBE" claim "$device" --hold >/tmp/holder.out 2>&1) &
+	HOLDER_PID=$!
+	for _ in $(seq 100); do
+		grep -q '^holding' /tmp/holder.out 2>/dev/null && return 0
+		kill -0 "$HOLDER_PID" 2>/dev/null || break
+		sleep 0.05
+	done
+	cat /tmp/holder.out
+	fail "holder (uid $uid) did not get $device"
+}
+
+stop_holder() {
+	kill -TERM "$HOLDER_PID" 2>/dev/null || true
+	wait "$HOLDER_PID" 2>/dev/null || true
+}

@@ -1,0 +1,410 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * A test client that speaks io.vfiod.Broker1 with raw sd-bus, independent of
+ * libvfioc, so the VM tests check the wire API itself and can send what a
+ * well-behaved library never would.
+ *
+ * --system talks to io.vfiod.Broker1 on the system bus instead of the socket.
+ *
+ *   vfiod-probe [--address ADDR] claim DEVICE... [--dma MODE] [--hold]
+ *   vfiod-probe [--address ADDR] map-refusals DEVICE
+ *   vfiod-probe [--address ADDR] cycle DEVICE COUNT
+ *
+ * A refused call prints "error: NAME: MESSAGE" and exits 3; other failures exit 1.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <linux/vfio.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/mman.h>
+#include <systemd/sd-bus.h>
+#include <unistd.h>
+
+#define BROKER_PATH "/io/vfiod/Broker1"
+#define MANAGER_IFACE "io.vfiod.Broker1.Manager"
+#define CLAIM_IFACE "io.vfiod.Broker1.Claim"
+
+static const char *address = "unix:path=/run/vfiod/broker.sock";
+static const char *destination; /* set with --system */
+
+typedef struct Claim {
+	char path[128];
+	int device_fd;
+	int container_fd;
+	char mode[16];
+	uint64_t quota;
+	uint64_t ranges[16][2];
+	unsigned n_ranges;
+} Claim;
+
+static int die(const char *what, int r)
+{
+	fprintf(stderr, "%s: %s\n", what, strerror(-r));
+	exit(1);
+}
+
+static sd_bus *connect_broker(void)
+{
+	sd_bus *bus = NULL;
+	int r;
+
+	if (destination) {
+		r = sd_bus_open_system(&bus);
+		if (r < 0)
+			die("connect to the system bus", r);
+		return bus;
+	}
+	r = sd_bus_new(&bus);
+	if (r >= 0)
+		r = sd_bus_set_address(bus, address);
+	if (r >= 0)
+		r = sd_bus_negotiate_fds(bus, 1);
+	if (r >= 0)
+		r = sd_bus_start(bus);
+	if (r < 0)
+		die("connect", r);
+	return bus;
+}
+
+static int refused(const sd_bus_error *e)
+{
+	printf("error: %s: %s\n", e->name, e->message);
+	fflush(stdout);
+	return 3;
+}
+
+static int read_dma_context(sd_bus_message *reply, Claim *c)
+{
+	const char *key;
+	int r;
+
+	r = sd_bus_message_enter_container(reply, 'a', "{sv}");
+	while (r >= 0 && (r = sd_bus_message_enter_container(reply, 'e', "sv")) > 0) {
+		r = sd_bus_message_read(reply, "s", &key);
+		if (r < 0)
+			break;
+		if (!strcmp(key, "mode")) {
+			const char *s;
+			r = sd_bus_message_read(reply, "v", "s", &s);
+			snprintf(c->mode, sizeof(c->mode), "%s", s);
+		} else if (!strcmp(key, "container")) {
+			int fd;
+			r = sd_bus_message_read(reply, "v", "h", &fd);
+			if (r >= 0)
+				c->container_fd = fcntl(fd, F_DUPFD_CLOEXEC, 3);
+		} else if (!strcmp(key, "quota")) {
+			r = sd_bus_message_read(reply, "v", "t", &c->quota);
+		} else if (!strcmp(key, "iova-ranges")) {
+			uint64_t a, b;
+			r = sd_bus_message_enter_container(reply, 'v', "a(tt)");
+			if (r >= 0)
+				r = sd_bus_message_enter_container(reply, 'a', "(tt)");
+			while (r >= 0 && (r = sd_bus_message_read(reply, "(tt)", &a, &b)) > 0)
+				if (c->n_ranges < 16) {
+					c->ranges[c->n_ranges][0] = a;
+					c->ranges[c->n_ranges++][1] = b;
+				}
+			if (r >= 0)
+				r = sd_bus_message_exit_container(reply);
+			if (r >= 0)
+				r = sd_bus_message_exit_container(reply);
+		} else
+			r = sd_bus_message_skip(reply, "v");
+		if (r >= 0)
+			r = sd_bus_message_exit_container(reply);
+	}
+	return r < 0 ? r : sd_bus_message_exit_container(reply);
+}
+
+/* Returns 0, or 3 with the error printed. */
+static int claim(sd_bus *bus, char **devices, size_t n, const char *mode, Claim *c)
+{
+	sd_bus_message *m = NULL, *reply = NULL;
+	sd_bus_error e = SD_BUS_ERROR_NULL;
+	const char *path, *addr;
+	int fd, r;
+
+	memset(c, 0, sizeof(*c));
+	c->device_fd = c->container_fd = -1;
+	r = sd_bus_message_new_method_call(bus, &m, destination, BROKER_PATH, MANAGER_IFACE, "Claim");
+	if (r >= 0)
+		r = sd_bus_message_open_container(m, 'a', "s");
+	for (size_t i = 0; r >= 0 && i < n; i++)
+		r = sd_bus_message_append(m, "s", devices[i]);
+	if (r >= 0)
+		r = sd_bus_message_close_container(m);
+	if (r >= 0 && mode)
+		r = sd_bus_message_append(m, "a{sv}", 1, "dma-mode", "s", mode);
+	else if (r >= 0)
+		r = sd_bus_message_append(m, "a{sv}", 0);
+	if (r < 0)
+		die("build Claim", r);
+	r = sd_bus_call(bus, m, 0, &e, &reply);
+	sd_bus_message_unref(m);
+	if (r < 0) {
+		r = refused(&e);
+		sd_bus_error_free(&e);
+		return r;
+	}
+	r = sd_bus_message_read(reply, "o", &path);
+	if (r >= 0)
+		snprintf(c->path, sizeof(c->path), "%s", path);
+	if (r >= 0)
+		r = sd_bus_message_enter_container(reply, 'a', "(sh)");
+	while (r >= 0 && (r = sd_bus_message_read(reply, "(sh)", &addr, &fd)) > 0)
+		if (c->device_fd < 0)
+			c->device_fd = fcntl(fd, F_DUPFD_CLOEXEC, 3);
+	if (r >= 0)
+		r = sd_bus_message_exit_container(reply);
+	if (r >= 0)
+		r = read_dma_context(reply, c);
+	if (r < 0)
+		die("read Claim reply", r);
+	sd_bus_message_unref(reply);
+	return 0;
+}
+
+static void claim_close(Claim *c)
+{
+	if (c->device_fd >= 0)
+		close(c->device_fd);
+	if (c->container_fd >= 0)
+		close(c->container_fd);
+	c->device_fd = c->container_fd = -1;
+}
+
+static int call_claim(sd_bus *bus, Claim *c, const char *method, sd_bus_error *e,
+		      sd_bus_message **reply, const char *types, ...)
+{
+	sd_bus_message *m = NULL;
+	va_list ap;
+	int r;
+
+	r = sd_bus_message_new_method_call(bus, &m, destination, c->path, CLAIM_IFACE, method);
+	if (r >= 0 && types) {
+		va_start(ap, types);
+		r = sd_bus_message_appendv(m, types, ap);
+		va_end(ap);
+	}
+	if (r < 0)
+		die(method, r);
+	r = sd_bus_call(bus, m, 0, e, reply);
+	sd_bus_message_unref(m);
+	return r;
+}
+
+static int release(sd_bus *bus, Claim *c)
+{
+	sd_bus_error e = SD_BUS_ERROR_NULL;
+	int r = call_claim(bus, c, "Release", &e, NULL, NULL);
+
+	if (r < 0) {
+		refused(&e);
+		sd_bus_error_free(&e);
+	}
+	claim_close(c);
+	return r;
+}
+
+/* Reads the id register through the mmap of BAR0. */
+static int check_id(Claim *c)
+{
+	struct vfio_region_info reg = {.argsz = sizeof(reg), .index = 0};
+	volatile uint32_t *bar;
+	uint32_t id;
+
+	if (ioctl(c->device_fd, VFIO_DEVICE_GET_REGION_INFO, &reg) < 0) {
+		perror("VFIO_DEVICE_GET_REGION_INFO");
+		return 1;
+	}
+	bar = mmap(NULL, reg.size, PROT_READ | PROT_WRITE, MAP_SHARED, c->device_fd, reg.offset);
+	if (bar == MAP_FAILED) {
+		perror("mmap BAR0");
+		return 1;
+	}
+	id = bar[0];
+	munmap((void *)bar, reg.size);
+	printf("id 0x%08x\n", id);
+	return id == 0x010000ed ? 0 : 1;
+}
+
+static int cmd_claim(sd_bus *bus, int argc, char **argv)
+{
+	const char *mode = NULL;
+	char *devices[16];
+	size_t n = 0;
+	bool hold = false;
+	Claim c;
+	int r;
+
+	for (int i = 0; i < argc; i++) {
+		if (!strcmp(argv[i], "--hold"))
+			hold = true;
+		else if (!strcmp(argv[i], "--dma") && i + 1 < argc)
+			mode = argv[++i];
+		else if (n < 16)
+			devices[n++] = argv[i];
+	}
+	r = claim(bus, devices, n, mode, &c);
+	if (r)
+		return r;
+	printf("claimed %s mode %s\n", c.path, c.mode);
+	r = check_id(&c);
+	fflush(stdout);
+	if (hold) {
+		printf("holding\n");
+		fflush(stdout);
+		pause(); /* until a test kills or signals us */
+	}
+	release(bus, &c);
+	return r;
+}
+
+static uint64_t memfd_new(size_t size, unsigned seals, int *ret_fd)
+{
+	int fd = memfd_create("probe", MFD_CLOEXEC | MFD_ALLOW_SEALING);
+
+	if (fd < 0 || ftruncate(fd, size) < 0 || (seals && fcntl(fd, F_ADD_SEALS, seals) < 0))
+		die("memfd", -errno);
+	*ret_fd = fd;
+	return 0;
+}
+
+/* Expects MapDma to fail with `name`; returns 1 on a mismatch. */
+static int expect_map(sd_bus *bus, Claim *c, const char *what, const char *name, int fd,
+		      uint64_t offset, uint64_t size, uint64_t iova)
+{
+	sd_bus_error e = SD_BUS_ERROR_NULL;
+	int r, bad;
+
+	r = call_claim(bus, c, "MapDma", &e, NULL, "htttu", fd, offset, size, iova, 0);
+	if (name)
+		bad = r >= 0 || !sd_bus_error_has_name(&e, name);
+	else
+		bad = r < 0;
+	printf("%s %s: %s%s%s\n", bad ? "FAIL" : "ok", what, r >= 0 ? "mapped" : e.name,
+	       r >= 0 ? "" : ": ", r >= 0 ? "" : e.message);
+	sd_bus_error_free(&e);
+	return bad;
+}
+
+static int cmd_map_refusals(sd_bus *bus, int argc, char **argv)
+{
+	const uint64_t mib = 1 << 20;
+	int sealed, unsealed, pipefd[2], file, big, failures = 0;
+	char tmpl[] = "/tmp/probe-XXXXXX";
+	Claim c;
+	int r;
+
+	if (argc != 1)
+		return 2;
+	r = claim(bus, argv, 1, "brokered", &c);
+	if (r)
+		return r;
+	printf("quota 0x%" PRIx64 ", %u IOVA range(s)\n", c.quota, c.n_ranges);
+
+	memfd_new(2 * mib, F_SEAL_SHRINK, &sealed);
+	memfd_new(mib, 0, &unsealed);
+	if (pipe2(pipefd, O_CLOEXEC) < 0 || (file = mkostemp(tmpl, O_CLOEXEC)) < 0)
+		die("pipe/file", -errno);
+	unlink(tmpl);
+	if (ftruncate(file, mib) < 0)
+		die("ftruncate", -errno);
+
+	failures += expect_map(bus, &c, "unsealed memfd", "io.vfiod.Error.BadMemfd", unsealed, 0,
+			       mib, 0x100000);
+	failures += expect_map(bus, &c, "pipe", "io.vfiod.Error.BadMemfd", pipefd[0], 0, mib,
+			       0x100000);
+	failures += expect_map(bus, &c, "regular file", "io.vfiod.Error.BadMemfd", file, 0, mib,
+			       0x100000);
+	failures += expect_map(bus, &c, "IOVA in the MSI window", "io.vfiod.Error.BadIova", sealed,
+			       0, mib, 0xfee00000);
+	failures += expect_map(bus, &c, "IOVA beyond the reported ranges", "io.vfiod.Error.BadIova",
+			       sealed, 0, mib, c.ranges[c.n_ranges - 1][1] + 1);
+	failures += expect_map(bus, &c, "first mapping", NULL, sealed, 0, mib, 0x100000);
+	failures += expect_map(bus, &c, "overlapping mapping", "io.vfiod.Error.BadIova", sealed, mib,
+			       mib, 0x180000);
+	failures += expect_map(bus, &c, "adjacent mapping", NULL, sealed, mib, mib, 0x200000);
+
+	/* A buffer larger than what is left of the quota. */
+	memfd_new(c.quota, F_SEAL_SHRINK, &big);
+	failures += expect_map(bus, &c, "over quota", "io.vfiod.Error.QuotaExceeded", big, 0,
+			       c.quota, 0x10000000);
+	release(bus, &c);
+	printf("%d failure(s)\n", failures);
+	return failures ? 1 : 0;
+}
+
+static int cmd_cycle(sd_bus *bus, int argc, char **argv)
+{
+	sd_bus_error e = SD_BUS_ERROR_NULL;
+	sd_bus_message *reply = NULL;
+	int count, fd, r;
+	Claim c;
+
+	if (argc != 2)
+		return 2;
+	count = atoi(argv[1]);
+	for (int i = 0; i < count; i++) {
+		/* Alternate the modes so both clean-up paths run. */
+		r = claim(bus, argv, 1, i % 2 ? "brokered" : "container", &c);
+		if (r)
+			return r;
+		r = call_claim(bus, &c, "SetIrqs", &e, &reply, "suu", argv[0], 0, 1);
+		if (r < 0)
+			return refused(&e);
+		sd_bus_message_unref(reply);
+		reply = NULL;
+		if (i % 2) {
+			memfd_new(0x1000, F_SEAL_SHRINK, &fd);
+			r = call_claim(bus, &c, "MapDma", &e, NULL, "htttu", fd, 0, 0x1000,
+				       0x100000, 0);
+			close(fd);
+			if (r < 0)
+				return refused(&e);
+		}
+		if (release(bus, &c) < 0)
+			return 1;
+	}
+	printf("%d cycles\n", count);
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	sd_bus *bus;
+	int r;
+
+	signal(SIGTERM, SIG_DFL);
+	if (argc > 2 && !strcmp(argv[1], "--address")) {
+		address = argv[2];
+		argc -= 2;
+		argv += 2;
+	} else if (argc > 1 && !strcmp(argv[1], "--system")) {
+		destination = "io.vfiod.Broker1";
+		argc--;
+		argv++;
+	}
+	if (argc < 2) {
+		fprintf(stderr, "usage: vfiod-probe [--address ADDR] claim|map-refusals|cycle ...\n");
+		return 2;
+	}
+	bus = connect_broker();
+	if (!strcmp(argv[1], "claim"))
+		r = cmd_claim(bus, argc - 2, argv + 2);
+	else if (!strcmp(argv[1], "map-refusals"))
+		r = cmd_map_refusals(bus, argc - 2, argv + 2);
+	else if (!strcmp(argv[1], "cycle"))
+		r = cmd_cycle(bus, argc - 2, argv + 2);
+	else
+		r = 2;
+	sd_bus_flush_close_unref(bus);
+	return r;
+}
