@@ -1,0 +1,388 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * libvfioc: the client library of vfiod(8), the VFIO device broker.
+ *
+ * A client connects to the broker (vfioc_connect), claims one or more devices
+ * (vfioc_claim) and gets back ready VFIO device fds, IRQ eventfds on request
+ * (vfioc_claim_set_irqs) and a DMA context that works the same way whichever
+ * mode the broker granted (vfioc_dma_map): in container mode the library maps
+ * through the VFIO container fd itself, in brokered mode it asks the broker.
+ *
+ * Conventions, as in the rest of vfiod:
+ *  - Functions that can fail return 0 (or a non-negative value) on success and
+ *    a negative errno value on failure; errno itself is left unspecified.
+ *    Output parameters named ret_* are written only on success.
+ *  - An "int fd" parameter is borrowed: the library neither closes nor keeps
+ *    it unless the comment says so. An fd returned by an accessor is borrowed
+ *    from its claim: valid until the claim is freed (or, for IRQ fds, until
+ *    the next vfioc_claim_set_irqs() on the same device and index); never
+ *    close it yourself; dup() it (F_DUPFD_CLOEXEC) to keep it longer.
+ *  - Every fd the library creates or receives is close-on-exec.
+ *  - The library never prints, never exits and never raises signals; install
+ *    a log function (vfioc_set_log_fn) to see what it does.
+ *  - Thread safety: a vfioc_client and all the claims made through it form
+ *    one unit that must not be used from two threads at once. Separate
+ *    clients are independent. vfioc_set_log_fn() is process-wide: call it
+ *    before creating clients.
+ *
+ * Errors of the broker are D-Bus errors; the library maps them to errno
+ * values as follows and keeps the name and message of the last failure for
+ * vfioc_client_last_error():
+ *
+ *   io.vfiod.Error.InvalidAddress     EINVAL      malformed device address
+ *   io.vfiod.Error.NoSuchDevice       ENODEV      no device at that address
+ *   io.vfiod.Error.NotVfioDevice      ENXIO       device not bound to vfio-pci
+ *   io.vfiod.Error.PermissionDenied   EACCES      no policy rule grants it
+ *   io.vfiod.Error.Busy               EBUSY       the IOMMU group is held
+ *   io.vfiod.Error.GroupNotViable     EXDEV       a group member has a host driver
+ *   io.vfiod.Error.DmaModeNotAllowed  EPERM       policy forbids that DMA mode
+ *   io.vfiod.Error.QuotaExceeded      EDQUOT      DMA quota exhausted
+ *   io.vfiod.Error.BadIova            ERANGE      IOVA unaligned/outside/overlapping
+ *   io.vfiod.Error.BadMemfd           EBADFD      not a sealed memfd, or too small
+ *   io.vfiod.Error.LimitExceeded      E2BIG       a per-client cap was reached
+ *   io.vfiod.Error.InvalidArgument    EINVAL      any other bad argument
+ *   io.vfiod.Error.Failed             EIO         the kernel refused (see message)
+ *
+ * Other D-Bus errors map as sd-bus maps them (a timeout is ETIMEDOUT, a lost
+ * connection ECONNRESET or ENOTCONN, "System.Error.EXXX" is EXXX). Failures
+ * detected locally use the same names where one fits (container-mode DMA
+ * checks report BadIova, QuotaExceeded, ...) and "System.Error.EXXX" otherwise.
+ */
+#pragma once
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* The broker's private socket, used when no address is given and $VFIOD_ADDRESS is unset. */
+#define VFIOC_DEFAULT_ADDRESS "unix:path=/run/vfiod/broker.sock"
+/* The default timeout of every synchronous call, in microseconds. */
+#define VFIOC_DEFAULT_TIMEOUT_USEC (25ULL * 1000ULL * 1000ULL)
+
+/* D-Bus error names of the broker, for comparing with vfioc_client_last_error_name(). */
+#define VFIOC_ERROR_INVALID_ADDRESS	 "io.vfiod.Error.InvalidAddress"
+#define VFIOC_ERROR_NO_SUCH_DEVICE	 "io.vfiod.Error.NoSuchDevice"
+#define VFIOC_ERROR_NOT_VFIO_DEVICE	 "io.vfiod.Error.NotVfioDevice"
+#define VFIOC_ERROR_PERMISSION_DENIED	 "io.vfiod.Error.PermissionDenied"
+#define VFIOC_ERROR_BUSY		 "io.vfiod.Error.Busy"
+#define VFIOC_ERROR_GROUP_NOT_VIABLE	 "io.vfiod.Error.GroupNotViable"
+#define VFIOC_ERROR_DMA_MODE_NOT_ALLOWED "io.vfiod.Error.DmaModeNotAllowed"
+#define VFIOC_ERROR_QUOTA_EXCEEDED	 "io.vfiod.Error.QuotaExceeded"
+#define VFIOC_ERROR_BAD_IOVA		 "io.vfiod.Error.BadIova"
+#define VFIOC_ERROR_BAD_MEMFD		 "io.vfiod.Error.BadMemfd"
+#define VFIOC_ERROR_LIMIT_EXCEEDED	 "io.vfiod.Error.LimitExceeded"
+#define VFIOC_ERROR_INVALID_ARGUMENT	 "io.vfiod.Error.InvalidArgument"
+#define VFIOC_ERROR_FAILED		 "io.vfiod.Error.Failed"
+
+struct vfioc_client;
+struct vfioc_claim;
+
+/*
+ * Logging. The library is silent until a log function is set. priority is a
+ * syslog(3) priority (LOG_ERR, LOG_WARNING, LOG_INFO, LOG_DEBUG); message has
+ * no trailing newline and is valid only during the call. Passing NULL turns
+ * logging off again. Process-wide and not thread-safe: set it before creating
+ * clients. Never fails.
+ */
+typedef void (*vfioc_log_fn)(int priority, const char *message, void *userdata);
+void vfioc_set_log_fn(vfioc_log_fn fn, void *userdata);
+
+/* ---- Connection ---------------------------------------------------------------------------- */
+
+/*
+ * Connects to the broker. address is a D-Bus address such as
+ * "unix:path=/run/vfiod/broker.sock"; NULL means $VFIOD_ADDRESS if set (and
+ * the process is not set-id), else VFIOC_DEFAULT_ADDRESS. The connection is
+ * peer-to-peer D-Bus with fd passing; it waits (up to the default timeout)
+ * for the broker to answer, so a wrong address fails here.
+ *
+ * Returns 0 and stores a new client in *ret, or a negative errno:
+ * -EINVAL (NULL ret, malformed address), -ENOENT/-ECONNREFUSED/-EACCES (no
+ * broker listening at the address, or not allowed to connect),
+ * -ETIMEDOUT, -ENOMEM, or another error of the handshake. The client owns the
+ * socket (close-on-exec); free it with vfioc_client_free().
+ */
+int vfioc_connect(const char *address, struct vfioc_client **ret);
+
+/*
+ * Drops the caller's reference to the client and returns NULL. The connection
+ * closes once the client and every claim made through it are freed; closing
+ * it ends the claims in the broker. Accepts NULL.
+ */
+struct vfioc_client *vfioc_client_free(struct vfioc_client *client);
+
+/*
+ * Sets the timeout of every later synchronous call of this client (and of its
+ * claims) in microseconds; 0 restores VFIOC_DEFAULT_TIMEOUT_USEC. Returns 0,
+ * or -EINVAL for a NULL client.
+ */
+int vfioc_set_timeout(struct vfioc_client *client, uint64_t usec);
+
+/*
+ * The last failure of a call made through this client (or its claims), as
+ * "name: message", for example "io.vfiod.Error.Busy: 0000:00:03.0 is held by
+ * uid 1001 pid 345". Meaningful only right after a call failed; successful
+ * calls leave it alone. NULL when nothing has failed yet. The string belongs
+ * to the client and is valid until the next failing call or vfioc_client_free().
+ */
+const char *vfioc_client_last_error(const struct vfioc_client *client);
+
+/* Only the D-Bus error name of the last failure (one of VFIOC_ERROR_*, a standard D-Bus name, or
+ * "System.Error.EXXX"), or NULL. Same lifetime as vfioc_client_last_error(). */
+const char *vfioc_client_last_error_name(const struct vfioc_client *client);
+
+/* The broker's version (its Version property, read while connecting). Never NULL; valid as long
+ * as the client. */
+const char *vfioc_client_server_version(const struct vfioc_client *client);
+
+/*
+ * Event-loop integration, libseat style: the fd to poll for POLLIN (borrowed;
+ * do not read from it or close it) and the function to call when it is
+ * readable. Clients that hold a claim for a long time while doing nothing
+ * else with the library should dispatch now and then, so the broker's
+ * messages do not pile up.
+ *
+ * vfioc_client_get_fd() returns the fd, or -EINVAL/-ENOTCONN.
+ * vfioc_client_dispatch() processes what has arrived, first waiting up to
+ * timeout_ms milliseconds (-1: forever, 0: do not wait) for something to
+ * arrive. Returns the number of messages processed (>= 0), or a negative
+ * errno; -ENOTCONN or -ECONNRESET means the broker went away and every claim
+ * of this client has ended.
+ */
+int vfioc_client_get_fd(struct vfioc_client *client);
+int vfioc_client_dispatch(struct vfioc_client *client, int timeout_ms);
+
+/* ---- Claims -------------------------------------------------------------------------------- */
+
+/*
+ * Options of vfioc_claim(), versioned by size: set size to
+ * sizeof(struct vfioc_claim_options) and zero every field you do not use
+ * (designated initialisers do both). A program built against a newer header
+ * works with an older library as long as it leaves the newer fields zero.
+ */
+struct vfioc_claim_options {
+	size_t size;
+	/* "container", "brokered", or NULL to let the broker's policy choose. */
+	const char *dma_mode;
+};
+
+/*
+ * Claims devices (canonical PCI addresses "DDDD:BB:DD.F"; every IOMMU group
+ * holding one of them is claimed whole). opts may be NULL for the defaults.
+ *
+ * Returns 0 and stores a new claim in *ret, or a negative errno: the broker's
+ * errors as mapped above (-EACCES, -EBUSY, -ENODEV, -ENXIO, -EXDEV, -EPERM,
+ * -E2BIG, -EINVAL ...), -EINVAL for a NULL/empty device list or an
+ * opts->size too small, -EOPNOTSUPP when opts sets a field this library
+ * version does not know, -EBADMSG for a malformed reply, -ETIMEDOUT,
+ * -ENOTCONN, -ENOMEM.
+ *
+ * The claim owns its device fds, IRQ eventfds and container fd (all
+ * close-on-exec) and keeps a reference to the client. End it with
+ * vfioc_claim_release(), or vfioc_claim_free().
+ */
+int vfioc_claim(struct vfioc_client *client, const char *const *devices, size_t n_devices,
+		const struct vfioc_claim_options *opts, struct vfioc_claim **ret);
+
+/*
+ * Ends the claim: closes every fd the claim owns (device fds, IRQ eventfds,
+ * the container fd) and the library's DMA mappings, then calls Release() and
+ * waits for the broker's answer, which scrubs the devices. Frees the claim in
+ * every case. Returns 0, or the negative errno of Release() (the claim still
+ * ends when the connection closes). Accepts NULL (returns 0).
+ */
+int vfioc_claim_release(struct vfioc_claim *claim);
+
+/*
+ * Like vfioc_claim_release(), but does not wait: Release() is sent without
+ * asking for a reply. Returns NULL; accepts NULL.
+ */
+struct vfioc_claim *vfioc_claim_free(struct vfioc_claim *claim);
+
+/* The claim's D-Bus object path (for busctl introspect). Never NULL; owned by the claim. */
+const char *vfioc_claim_path(const struct vfioc_claim *claim);
+
+/* The number of claimed devices, and the address of the i-th in the order asked (NULL when i is
+ * out of range). Strings owned by the claim. */
+size_t vfioc_claim_n_devices(const struct vfioc_claim *claim);
+const char *vfioc_claim_device_address(const struct vfioc_claim *claim, size_t i);
+
+/*
+ * The VFIO device fd of a claimed device (borrowed: owned by the claim).
+ * Returns the fd (>= 0), -ENOENT if address is not part of the claim, or
+ * -EINVAL for NULL arguments.
+ */
+int vfioc_claim_device_fd(const struct vfioc_claim *claim, const char *address);
+
+/* The DMA mode granted: "container" or "brokered". Never NULL; owned by the claim. */
+const char *vfioc_claim_dma_mode(const struct vfioc_claim *claim);
+
+/*
+ * The VFIO container fd (borrowed: owned by the claim), type1v2 IOMMU set.
+ * Returns the fd, -ENOENT in brokered mode, or -EINVAL for NULL.
+ */
+int vfioc_claim_container_fd(const struct vfioc_claim *claim);
+
+/* An IOVA range the IOMMU can translate, both ends inclusive. */
+struct vfioc_iova_range {
+	uint64_t start;
+	uint64_t last;
+};
+
+/*
+ * The usable IOVA ranges, sorted by start. Stores a pointer to an array owned
+ * by the claim in *ret_ranges (may be NULL if only the count is wanted) and
+ * returns the number of ranges (0 if the broker reported none).
+ */
+size_t vfioc_claim_iova_ranges(const struct vfioc_claim *claim,
+			       const struct vfioc_iova_range **ret_ranges);
+
+/* The IOMMU page size bitmap (bit n set: pages of 2^n bytes), 0 if unknown. */
+uint64_t vfioc_claim_iova_pgsizes(const struct vfioc_claim *claim);
+
+/* The number of bytes this claim may map (brokered) or pin (container). */
+uint64_t vfioc_claim_dma_quota(const struct vfioc_claim *claim);
+
+/* ---- Interrupts ---------------------------------------------------------------------------- */
+
+/*
+ * Asks the broker for count eventfds wired to vectors 0..count-1 of VFIO IRQ
+ * index (PCI: 0 INTx, 1 MSI, 2 MSI-X, 3 ERR, 4 REQ) of a claimed device;
+ * count 0 disables the index. The claim owns the eventfds; the ones it held
+ * for the same device and index before are closed. Enabling one of
+ * INTx/MSI/MSI-X makes the broker disable another enabled one; the eventfds
+ * of that one stay open but silent until you set it again or free the claim.
+ *
+ * Returns 0, or a negative errno: -ENOENT (address not in the claim),
+ * -EINVAL, the broker's errors (-E2BIG for too many eventfds, -EIO when
+ * the kernel refused), -EBADMSG for a reply with the wrong number of fds.
+ */
+int vfioc_claim_set_irqs(struct vfioc_claim *claim, const char *address, unsigned index,
+			 unsigned count);
+
+/*
+ * The eventfd of a vector set up by vfioc_claim_set_irqs() (borrowed: owned
+ * by the claim; valid until the next set_irqs of that device and index).
+ * Returns the fd, -ENOENT if that vector has no eventfd, or -EINVAL.
+ */
+int vfioc_claim_irq_fd(const struct vfioc_claim *claim, const char *address, unsigned index,
+		       unsigned vector);
+
+/*
+ * Unmasks an automasked interrupt (INTx) after it has been handled:
+ * VFIO_DEVICE_SET_IRQS with ACTION_UNMASK | DATA_NONE for one vector, on the
+ * device fd. Returns 0, -ENOENT (address not claimed), or the ioctl's
+ * negative errno (-EINVAL: the index is not maskable).
+ */
+int vfioc_claim_irq_unmask(struct vfioc_claim *claim, const char *address, unsigned index,
+			   unsigned vector);
+
+/* ---- DMA ----------------------------------------------------------------------------------- */
+
+#define VFIOC_DMA_READ	(1u << 0) /* the device may read the memory */
+#define VFIOC_DMA_WRITE (1u << 1) /* the device may write the memory */
+
+/*
+ * Makes size bytes of memfd, starting at offset, visible to the claimed
+ * devices at IOVA iova. flags: VFIOC_DMA_READ and/or VFIOC_DMA_WRITE; 0
+ * means both. offset, size and iova must be multiples of the smallest IOMMU
+ * page size; the IOVA range must lie in one range of
+ * vfioc_claim_iova_ranges() and not overlap another mapping of this claim.
+ * Portable callers pass a memfd sealed with at least F_SEAL_SHRINK (see
+ * vfioc_dma_buffer_new()); brokered mode requires it.
+ *
+ * Brokered mode: calls MapDma(); the broker keeps its own reference to the
+ * memfd. Container mode: the library mmaps the range itself (shared,
+ * writable unless flags is VFIOC_DMA_READ) and calls VFIO_IOMMU_MAP_DMA on
+ * the container fd; the pages are pinned and charged to this process's
+ * RLIMIT_MEMLOCK. Either way memfd stays the caller's and may be closed at
+ * once.
+ *
+ * Returns 0, or a negative errno: -EBADF (memfd < 0), -EINVAL (size 0,
+ * unknown flags, misaligned offset or size), -ERANGE (BadIova), -EDQUOT
+ * (QuotaExceeded), -EBADFD (BadMemfd: not a memfd, not sealed, too small),
+ * -E2BIG (too many mappings), -ENOMEM (container mode: RLIMIT_MEMLOCK), or
+ * the kernel's error in container mode.
+ */
+int vfioc_dma_map(struct vfioc_claim *claim, int memfd, uint64_t offset, uint64_t size,
+		  uint64_t iova, unsigned flags);
+
+/*
+ * Removes the mapping made by vfioc_dma_map() that starts at iova with exactly
+ * size bytes. Returns 0, -ENOENT if this claim made no such mapping, or a
+ * negative errno of the broker or the kernel.
+ */
+int vfioc_dma_unmap(struct vfioc_claim *claim, uint64_t iova, uint64_t size);
+
+/*
+ * Finds a free IOVA for a mapping of size bytes: the lowest address above 0,
+ * aligned to the smallest IOMMU page size, such that [iova, iova + size - 1]
+ * lies in one usable range, at or below last (for example (1 << 28) - 1 for a
+ * device with a 28-bit DMA mask; UINT64_MAX for no limit), and overlaps no
+ * mapping of this claim. Returns 0 and stores it in *ret_iova, -ENOSPC if
+ * there is no such place, or -EINVAL (size 0 or not page-aligned).
+ */
+int vfioc_claim_find_iova(const struct vfioc_claim *claim, uint64_t size, uint64_t last,
+			  uint64_t *ret_iova);
+
+/*
+ * Allocates a DMA buffer: a memfd (MFD_CLOEXEC | MFD_ALLOW_SEALING) of size
+ * bytes, sealed with F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_SEAL, mapped shared
+ * and read-write. Stores the memfd in *ret_memfd (the caller owns it) and the
+ * mapping in *ret_ptr (the caller munmap()s it, size bytes); the memory is
+ * zero-filled. Returns 0, or -EINVAL (size 0), -ENOMEM, -EMFILE, or another
+ * negative errno of memfd_create/ftruncate/fcntl/mmap.
+ */
+int vfioc_dma_buffer_new(size_t size, int *ret_memfd, void **ret_ptr);
+
+/* ---- Regions ------------------------------------------------------------------------------- */
+
+/* Flags of a region, the same bits as VFIO_REGION_INFO_FLAG_*. */
+#define VFIOC_REGION_READ  (1u << 0)
+#define VFIOC_REGION_WRITE (1u << 1)
+#define VFIOC_REGION_MMAP  (1u << 2)
+
+/* What VFIO_DEVICE_GET_REGION_INFO says about a region. */
+struct vfioc_region {
+	uint32_t index;
+	uint32_t flags;	 /* VFIOC_REGION_* */
+	uint64_t size;	 /* bytes; 0 for a region the device does not have */
+	uint64_t offset; /* where the region starts in the device fd (pread/pwrite/mmap) */
+};
+
+/*
+ * Region index on a PCI device: 0-5 BAR0-5, 6 ROM, 7 config space, 8 VGA.
+ * Fills *ret from VFIO_DEVICE_GET_REGION_INFO on the device fd. Returns 0,
+ * -ENOENT (address not claimed), or the ioctl's negative errno (-EINVAL: no
+ * such region index).
+ */
+int vfioc_region_info(const struct vfioc_claim *claim, const char *address, unsigned index,
+		      struct vfioc_region *ret);
+
+/*
+ * Maps size bytes of a region starting at offset within it (size 0: up to the
+ * end of the region) with prot (PROT_READ and/or PROT_WRITE), shared.
+ * Stores the address in *ret_ptr; unmap it with munmap(ptr, size). Returns
+ * 0, -ENOENT (address not claimed), -EOPNOTSUPP (the region cannot be
+ * mmapped), -ERANGE (outside the region), -EINVAL, or mmap's negative errno.
+ */
+int vfioc_region_mmap(const struct vfioc_claim *claim, const char *address, unsigned index,
+		      uint64_t offset, size_t size, int prot, void **ret_ptr);
+
+/*
+ * Reads or writes exactly len bytes at offset within a region with
+ * pread/pwrite on the device fd (config space, or BARs that cannot be
+ * mmapped). Returns 0, -ENOENT (address not claimed), -ERANGE (outside the
+ * region), -EIO (short transfer), or the negative errno of the call.
+ */
+int vfioc_region_read(const struct vfioc_claim *claim, const char *address, unsigned index,
+		      uint64_t offset, void *buf, size_t len);
+int vfioc_region_write(const struct vfioc_claim *claim, const char *address, unsigned index,
+		       uint64_t offset, const void *buf, size_t len);
+
+#ifdef __cplusplus
+}
+#endif
