@@ -198,8 +198,6 @@ Policy *policy_free(Policy *p)
 	return NULL;
 }
 
-DEFINE_TRIVIAL_CLEANUP_FUNC(Policy *, policy_free)
-
 static void parser_done(Parser *p)
 {
 	policy_free(p->policy);
@@ -379,8 +377,8 @@ static int lookup_name(const char *name, bool group, uint32_t *ret)
 static int parse_subject(Parser *p, const char *key, const char *word, bool group, uint32_t *ret)
 {
 	const char *what = group ? "group" : "user";
-	uint64_t v;
-	uint32_t id;
+	uint32_t id = UINT32_MAX; /* refused below, should a lookup ever not set it */
+	uint64_t v = 0;
 	int r;
 
 	if (word[0] >= '0' && word[0] <= '9') {
@@ -408,7 +406,7 @@ static int parse_subject(Parser *p, const char *key, const char *word, bool grou
 
 static int parse_user(Parser *p, const char *key, const char *word)
 {
-	uint32_t id;
+	uint32_t id = UINT32_MAX;
 	int r;
 
 	r = parse_subject(p, key, word, false, &id);
@@ -422,7 +420,7 @@ static int parse_user(Parser *p, const char *key, const char *word)
 
 static int parse_group(Parser *p, const char *key, const char *word)
 {
-	uint32_t id;
+	uint32_t id = UINT32_MAX;
 	int r;
 
 	r = parse_subject(p, key, word, true, &id);
