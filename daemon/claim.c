@@ -201,15 +201,12 @@ out:
 	return r;
 }
 
-static int claim_add_group(Claim *c, int group, sd_bus_error *error)
+/* Decided from the claims and sysfs alone: is the group free and viable? */
+static int claim_check_group(Manager *m, int group, sd_bus_error *error)
 {
-	Manager *m = c->manager;
 	_cleanup_free_ char *reason = NULL;
 	Claim *holder;
 	int r;
-
-	if (claim_holds_group(c, group))
-		return 0;
 
 	holder = manager_find_group_holder(m, group);
 	if (holder)
@@ -225,8 +222,17 @@ static int claim_add_group(Claim *c, int group, sd_bus_error *error)
 	if (r < 0)
 		return sd_bus_error_setf(error, VFIOD_ERROR_FAILED,
 					 "Cannot read IOMMU group %d: %s", group, strerror(-r));
+	return 0;
+}
 
-	r = m->backend->attach_group(c->context, group);
+static int claim_attach_group(Claim *c, int group, sd_bus_error *error)
+{
+	int r;
+
+	if (claim_holds_group(c, group))
+		return 0;
+
+	r = c->manager->backend->attach_group(c->context, group);
 	if (r == -EBUSY)
 		return sd_bus_error_setf(error, VFIOD_ERROR_BUSY,
 					 "IOMMU group %d is open elsewhere: another VFIO user on "
@@ -327,6 +333,11 @@ int claim_new(Client *client, char **addresses, DmaMode requested_mode, Claim **
 	}
 	c->dma_mode = requested_mode;
 	c->dma_quota = grant.dma_quota;
+	for (size_t i = 0; i < n; i++) {
+		r = claim_check_group(m, infos[i].iommu_group, error);
+		if (r < 0)
+			goto finish;
+	}
 
 	r = m->backend->context_new(m->dev_fd, &c->context);
 	if (r < 0) {
@@ -337,7 +348,7 @@ int claim_new(Client *client, char **addresses, DmaMode requested_mode, Claim **
 	}
 
 	for (size_t i = 0; i < n; i++) {
-		r = claim_add_group(c, infos[i].iommu_group, error);
+		r = claim_attach_group(c, infos[i].iommu_group, error);
 		if (r < 0)
 			goto finish;
 	}
