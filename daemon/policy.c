@@ -670,12 +670,25 @@ static int parser_lookup_key(const char *name)
 	return -1;
 }
 
+/* Cuts s at a ';' that follows a blank, as inih does for values but not for continuation lines. */
+static void strip_inline_comment(char *s)
+{
+	for (char *c = s; *c; c++)
+		if (*c == ';' && c > s && is_space(c[-1])) {
+			*c = 0;
+			break;
+		}
+}
+
 static int parser_key(Parser *p, const char *name, const char *value)
 {
-	_cleanup_free_ char *words = NULL;
+	_cleanup_free_ char *words = strdup(value);
 	const char *key;
 	char *w, *save = NULL;
 	int k, r;
+
+	if (!words)
+		return parser_oom(p);
 
 	if (p->raw_len > 0 && is_space(p->raw[0])) {
 		/* inih hands us an indented line as a continuation of the previous key. */
@@ -690,7 +703,8 @@ static int parser_key(Parser *p, const char *name, const char *value)
 					    "%s= takes a single value; an indented line cannot "
 					    "continue it",
 					    key);
-		if (strchr(value, '='))
+		strip_inline_comment(words);
+		if (strchr(words, '='))
 			return parser_error(p, p->line, -EINVAL,
 					    "%s=: indented line \"%s\" would continue the list of "
 					    "%s=; keys must start at the beginning of the line",
@@ -735,9 +749,6 @@ static int parser_key(Parser *p, const char *name, const char *value)
 			p->rule.dma_modes = 0;
 	}
 
-	words = strdup(value);
-	if (!words)
-		return parser_oom(p);
 	for (w = strtok_r(words, " \t\r\n\v\f", &save); w;
 	     w = strtok_r(NULL, " \t\r\n\v\f", &save)) {
 		if (++p->n_words[k] > 1 && !policy_keys[k].list)

@@ -18,15 +18,15 @@ typedef enum DmaMode {
 #define DMA_MODES_ALL (DMA_MODE_CONTAINER | DMA_MODE_BROKERED)
 
 /* Limits; exceeding one is an error. */
-#define POLICY_RULES_MAX 1024u
-#define POLICY_ENTRIES_MAX 4096u	       /* words per key in one rule */
-#define POLICY_FILE_SIZE_MAX (UINT64_C(1) << 20) /* bytes per file */
-#define POLICY_DROPINS_MAX 1024u	       /* *.conf files in the drop-in directory */
-#define POLICY_DMA_QUOTA_MAX (UINT64_C(1) << 40)
+#define POLICY_RULES_MAX       1024u
+#define POLICY_ENTRIES_MAX     4096u		   /* words per key in one rule */
+#define POLICY_FILE_SIZE_MAX   (UINT64_C(1) << 20) /* bytes per file */
+#define POLICY_DROPINS_MAX     1024u		   /* *.conf files in the drop-in directory */
+#define POLICY_DMA_QUOTA_MAX   (UINT64_C(1) << 40)
 #define POLICY_MAX_DEVICES_MAX 1024u
 
 /* Defaults when a rule does not say. */
-#define POLICY_DEFAULT_DMA_QUOTA (UINT64_C(256) << 20)
+#define POLICY_DEFAULT_DMA_QUOTA   (UINT64_C(256) << 20)
 #define POLICY_DEFAULT_MAX_DEVICES 8u
 
 typedef struct PciIdMatch {
@@ -37,7 +37,7 @@ typedef struct PciIdMatch {
 
 typedef struct ClassMatch {
 	uint32_t value; /* class bits to compare, already shifted into 24-bit position */
-	uint32_t mask;  /* 0xff0000, 0xffff00 or 0xffffff */
+	uint32_t mask;	/* 0xff0000, 0xffff00 or 0xffffff */
 } ClassMatch;
 
 typedef struct PolicyRule {
@@ -94,6 +94,12 @@ typedef struct PolicySubject {
  * -EINVAL (or the errno of a failed read) and sets *ret_error to
  * "FILE:LINE: what is wrong"; nothing is returned then. Returns 0 and a new
  * Policy on success.
+ *
+ * Other errors, each with "FILE: what is wrong" in *ret_error: -EPERM for a
+ * file or directory not owned by root or writable by group or others, -ELOOP
+ * for a symbolic link, -EINVAL for something that is not a regular file,
+ * -EFBIG for a file over POLICY_FILE_SIZE_MAX. On -ENOMEM *ret_error may be
+ * NULL. ret_error may be NULL; *ret_error is written only on failure.
  */
 int policy_load(const char *config_path, const char *dropin_dir, Policy **ret, char **ret_error);
 

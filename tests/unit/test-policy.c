@@ -450,6 +450,12 @@ static void test_lines(void)
 	CHECK(p && strv_length(p->rules[0].addresses) == 4 &&
 	      streq(p->rules[0].addresses[3], "0000:00:04.0") && p->rules[0].n_gids == 2);
 	policy_free(p);
+	/* Inline comments on continuation lines and after section headers. */
+	p = LOAD("[Rule r];c\nUsers=0 ; root\n  1 ; one=1\nIds=*:*\n");
+	CHECK(p && p->rules[0].n_uids == 2 && p->rules[0].uids[1] == 1);
+	policy_free(p);
+	EXPECT_ERROR("[Rule r]\nUsers=0 ; root\n  1\n\t2;3\nIds=*:*\n", 4,
+		     "Users=: \"2;3\" is not a numeric uid");
 	/* A continued DmaModes= still replaces the default. */
 	p = LOAD(RULE("DmaModes=brokered\n  brokered\n"));
 	CHECK(p && p->rules[0].dma_modes == DMA_MODE_BROKERED);
