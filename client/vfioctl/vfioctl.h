@@ -1,0 +1,20 @@
+/* SPDX-License-Identifier: MIT */
+#pragma once
+
+#include <stdbool.h>
+
+/* Exit codes of commands that run a program, as env(1) and timeout(1) use them. */
+#define EXIT_VFIOCTL_FAILED 125 /* vfioctl itself failed: usage, connection, claim */
+#define EXIT_CANNOT_EXECUTE 126 /* PROGRAM was found but could not be executed */
+#define EXIT_NOT_FOUND	    127 /* PROGRAM was not found */
+
+/* What the global options say, shared by every command. */
+struct vfioctl {
+	const char *address; /* NULL: $VFIOD_ADDRESS, else the private socket */
+	bool verbose;
+};
+
+/* A command gets its own argv, argv[0] being its name; returns the process's exit code. */
+int cmd_claim(const struct vfioctl *ctx, int argc, char **argv);
+
+void log_to_stderr(int priority, const char *message, void *userdata);
