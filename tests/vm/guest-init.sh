@@ -1,0 +1,243 @@
+#!/bin/bash
+# PID 1 of the VM test guest, started by the initramfs' /init through
+# switch_root onto the read-only 9p host root. /proc, /sys, /dev (devtmpfs,
+# with /dev/pts and /dev/shm), /tmp, /var/tmp, /run and the results share
+# (/run/vmtest/results) are mounted, the modules are loaded.
+#
+# Reads /run/vmtest/results/vm.conf (written by run-vm.sh):
+#	SOURCE_DIR BUILD_DIR       source and build trees (same paths as on the host)
+#	VM_MODE               tests | demo | shell
+#	VM_TESTS              tests mode: names of tests/vm/guest/NAME.sh to run
+#	VM_TEST_TIMEOUT       tests mode: seconds per test
+# then sets up the guest, binds the devices to the plan in lib.sh, runs the
+# mode and powers off.
+#
+# Results, per test: results/NAME.log (combined output; on failure followed by
+# the test's artifacts and new kernel messages) and results/NAME.status
+# ("pass|fail|skip EXIT_CODE SECONDS [reason]"). results/vm.booted and
+# results/vm.done mark the start and the end of the run.
+#
+# This is PID 1: it must never exit, so it does not use set -e; everything that
+# may fail (lib.sh helpers call exit) runs in a subshell.
+
+PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
+LC_ALL=C.UTF-8
+export PATH LC_ALL
+umask 022
+
+RESULTS=/run/vmtest/results
+STATE=/run/vmtest
+
+say() {
+	local up
+	read -r up _ </proc/uptime
+	echo "vm[$up]: $*"
+}
+
+now_us() {
+	echo "${EPOCHREALTIME/./}"
+}
+
+# seconds since START_US with 2 decimals
+elapsed() {
+	local d=$(($(now_us) - $1))
+	printf '%d.%02d' $((d / 1000000)) $((d % 1000000 / 10000))
+}
+
+power_off() {
+	sync
+	umount "$RESULTS" 2>/dev/null
+	# busybox-static's poweroff -f calls reboot(2) directly; sysrq as fallback.
+	/bin/busybox poweroff -f
+	echo o >/proc/sysrq-trigger
+	while :; do sleep 60; done
+}
+
+if [ $$ -ne 1 ]; then
+	echo "guest-init.sh runs as PID 1 in the test VM only" >&2
+	exit 1
+fi
+
+boot_us=$(now_us)
+# shellcheck source=/dev/null
+if ! . "$RESULTS/vm.conf"; then
+	say "cannot read $RESULTS/vm.conf"
+	power_off
+fi
+VM_LIB=$SOURCE_DIR/tests/vm/lib.sh
+VM_ARTIFACTS=$STATE/artifacts
+export SOURCE_DIR BUILD_DIR VM_LIB VM_ARTIFACTS
+echo "uptime $(</proc/uptime)" >"$RESULTS/vm.booted"
+
+# --- one-time setup --------------------------------------------------------
+
+# The initramfs mounted the file systems and loaded the modules; check, and
+# load what is missing with the host's modprobe.
+setup_system() {
+	local m
+	for m in overlay vfio_pci vfio_iommu_type1 e1000e e1000; do
+		[ -d "/sys/module/$m" ] || modprobe "$m" || say "cannot load module $m"
+	done
+}
+
+# --- per-test state --------------------------------------------------------
+
+# sleep without an exec (every exec costs 50-150 ms under TCG)
+nap() {
+	read -r -t "$1" _ <> <(:)
+}
+
+# Processes other than PID 1 and this shell (kernel threads have no exe,
+# zombies neither).
+user_processes() {
+	local p
+	for p in /proc/[0-9]*; do
+		case ${p#/proc/} in 1 | "$BASHPID") continue ;; esac
+		[ -e "$p/exe" ] && return 0
+	done
+	return 1
+}
+
+# SIGTERM, then SIGKILL, every process but PID 1.
+kill_everything() {
+	local sig i
+	for sig in TERM KILL; do
+		kill -"$sig" -1 2>/dev/null
+		for ((i = 0; i < 40; i++)); do
+			wait 2>/dev/null
+			user_processes || return 0
+			nap 0.05
+		done
+	done
+	echo "vm: processes survive SIGKILL:"
+	ps -ef
+	return 1
+}
+
+# Back to the start state: empty /tmp, /var/tmp, /dev/shm and /run (but
+# /run/vmtest), a fresh writable overlay on /etc, the device plan. A test that
+# leaves a mount under them makes this fail (find cannot remove it).
+# Runs in a subshell: lib.sh helpers exit on failure.
+reset_state() {
+	umount -l /etc 2>/dev/null
+	find /tmp /var/tmp /dev/shm /run -xdev -mindepth 1 -depth \
+		! -path /run/vmtest ! -path /run/vmtest/results -delete || return 1
+	mkdir -p "$STATE/etc/upper" "$STATE/etc/work" "$VM_ARTIFACTS" || return 1
+	mount -t overlay -o "lowerdir=/etc,upperdir=$STATE/etc/upper,workdir=$STATE/etc/work" \
+		overlay /etc || return 1
+	(
+		# shellcheck source=tests/vm/lib.sh
+		. "$VM_LIB"
+		apply_plan
+	)
+}
+
+# cleanup: after a test (or the demo), kill everything and reset; output on
+# stdout, fails if the state could not be restored.
+cleanup() {
+	kill_everything && reset_state
+}
+
+# --- modes -----------------------------------------------------------------
+
+# run_test NAME: run tests/vm/guest/NAME.sh, write NAME.log and NAME.status.
+run_test() {
+	local name=$1 file log status start kstart rc result reason=""
+	file=$SOURCE_DIR/tests/vm/guest/$name.sh
+	log=$RESULTS/$name.log
+	status=$RESULTS/$name.status
+
+	[ -z "${VM_DEBUG:-}" ] || say "$name: start"
+	read -r kstart _ </proc/uptime
+	start=$(now_us)
+	(
+		cd /tmp || exit 1
+		export VM_TEST=$name
+		if [ -x "$file" ]; then
+			exec timeout -k 5 "$VM_TEST_TIMEOUT" "$file"
+		else
+			exec timeout -k 5 "$VM_TEST_TIMEOUT" bash "$file"
+		fi
+	) >"$log" 2>&1 </dev/null
+	rc=$?
+	case $rc in
+	0) result=pass ;;
+	77) result=skip ;;
+	124 | 137)
+		result=fail
+		reason="timeout after $VM_TEST_TIMEOUT s"
+		;;
+	*) result=fail ;;
+	esac
+	[ -z "${VM_DEBUG:-}" ] || say "$name: exit $rc, cleanup"
+	if [ "$result" = fail ]; then
+		{
+			[ -z "$reason" ] || echo "vm: $name: $reason"
+			for f in "$VM_ARTIFACTS"/*; do
+				[ -f "$f" ] || continue
+				echo "--- artifact ${f##*/}"
+				cat "$f"
+			done
+			echo "--- kernel messages since the test started ($kstart s)"
+			dmesg | awk -v t="$kstart" '{ s = $0; sub(/^\[ */, "", s); if (s + 0 >= t) print }'
+		} >>"$log" 2>&1
+	fi
+	if ! cleanup >>"$log" 2>&1; then
+		echo "vm: the harness could not restore the start state after this test" >>"$log"
+		result=fail
+		reason="${reason:+$reason, }left a state the harness could not clean up"
+	fi
+	echo "$result $rc $(elapsed "$start")${reason:+ $reason}" >"$status"
+	say "$name: $result $rc $(elapsed "$start")${reason:+ ($reason)}"
+}
+
+run_tests() {
+	local name out=$STATE/setup.log
+	if ! cleanup >"$out" 2>&1; then
+		say "cannot set up the start state:"
+		cat "$out"
+		for name in $VM_TESTS; do
+			{
+				echo "vm: cannot set up the start state before the first test:"
+				cat "$out"
+			} >"$RESULTS/$name.log"
+			echo "fail 1 0.00 no start state" >"$RESULTS/$name.status"
+		done
+		return
+	fi
+	for name in $VM_TESTS; do
+		run_test "$name"
+	done
+}
+
+# demo/shell: output to the console; status in results/MODE.status.
+run_console() {
+	local rc
+	if ! cleanup; then
+		say "could not set up the start state"
+		echo "fail 1" >"$RESULTS/$VM_MODE.status"
+		return
+	fi
+	cd /tmp || return
+	if [ "$VM_MODE" = demo ]; then
+		"$SOURCE_DIR/tests/vm/guest-demo.sh"
+	else
+		say "interactive shell; exit it to power off"
+		setsid -c bash -i <>/dev/ttyS0 >&0 2>&0
+	fi
+	rc=$?
+	cd / || return
+	echo "$([ "$rc" -eq 0 ] && echo pass || echo fail) $rc" >"$RESULTS/$VM_MODE.status"
+	kill_everything
+}
+
+setup_system
+say "guest ready after $(elapsed "$boot_us") s"
+case $VM_MODE in
+tests) run_tests ;;
+demo | shell) run_console ;;
+*) say "unknown VM_MODE '$VM_MODE'" ;;
+esac
+echo "uptime $(</proc/uptime)" >"$RESULTS/vm.done"
+say "done after $(elapsed "$boot_us") s"
+power_off
