@@ -390,6 +390,13 @@ static void test_escape(const char *root, int root_fd, const char *outside)
 				 "../../../devices/pci0000:1c/0000:1c:00.0"));
 	CHECK_ERR(sysfs_read_pci_device(root_fd, "0000:1c:00.0", &info), -ENOTDIR);
 
+	/* Lexically inside, but the device directory itself is a symlink to the outside tree. */
+	snprintf(target, sizeof(target), "%s/sys/devices/pci0000:00/0000:00:1e.0", outside);
+	CHECK_OK(fixture_symlink(root, "sys/devices/pci0000:00/0000:00:17.0", target));
+	CHECK_OK(fixture_symlink(root, "sys/bus/pci/devices/0000:00:17.0",
+				 "../../../devices/pci0000:00/0000:00:17.0"));
+	CHECK_ERR(sysfs_read_pci_device(root_fd, "0000:00:17.0", &info), -ENOTDIR);
+
 	/* Inside the root but not a sysfs device link: elsewhere, or another device's directory. */
 	CHECK_OK(fixture_symlink(root, "sys/bus/pci/devices/0000:00:19.0",
 				 "../../../kernel/0000:00:19.0"));
@@ -427,9 +434,11 @@ static void test_escape(const char *root, int root_fd, const char *outside)
 	/* Clean up so later tests see the plain tree. */
 	CHECK_OK(fixture_unlink(root, "sys/kernel/iommu_groups/20/devices/evil"));
 	CHECK_OK(fixture_unlink(root, "sys/devices/pci0000:1c"));
-	for (size_t i = 0; i < 6; i++) {
+	CHECK_OK(fixture_unlink(root, "sys/devices/pci0000:00/0000:00:17.0"));
+	for (size_t i = 0; i < 7; i++) {
 		static const char *const links[] = {"0000:00:1e.0", "0000:00:1d.0", "0000:00:1b.0",
-						    "0000:1c:00.0", "0000:00:19.0", "0000:00:1a.0"};
+						    "0000:1c:00.0", "0000:00:19.0", "0000:00:1a.0",
+						    "0000:00:17.0"};
 		snprintf(path, sizeof(path), "sys/bus/pci/devices/%s", links[i]);
 		CHECK_OK(fixture_unlink(root, path));
 	}
@@ -569,9 +578,11 @@ static void test_viability(const char *root, int root_fd)
 			  -ENODEV);
 		CHECK_ERR(sysfs_iommu_group_member_driver(root_fd, 12, "..", &driver), -EINVAL);
 		CHECK(driver == (char *)0x1);
+		driver = NULL;
 		CHECK_OK(sysfs_iommu_group_member_driver(root_fd, 9, "ff100000.dma", &driver));
 		CHECK_STREQ(driver, "dw-dmac");
 		free(driver);
+		driver = (char *)0x1;
 		CHECK_OK(sysfs_iommu_group_member_driver(root_fd, 4, "0000:00:04.1", &driver));
 		CHECK(!driver);
 	}
