@@ -124,6 +124,9 @@ case $results in *,*) vm_die "the results path must not contain a comma: $result
 qemu=(
 	qemu-system-x86_64
 	-M q35 -accel tcg -m 1G -smp 2
+	# RDRAND: the kernel's RNG is ready at once. Without it getrandom()
+	# (dbus-daemon's GUID, ...) blocks for seconds until the crng is seeded.
+	-cpu qemu64,+rdrand
 	${VFIOD_VM_QEMU_EXTRA:-}
 	-nodefaults -display none -no-reboot
 	-kernel "$kernel" -initrd "$initrd"
