@@ -7,6 +7,14 @@ VFIOD_CONFIG=$SOURCE_DIR/tests/vm/vfiod-test.conf
 VFIOD_ADDRESS=unix:path=/run/vfiod/broker.sock
 export VFIOD_ADDRESS
 
+# start_broker [--system-bus]: vfiod with the test policy, on the private
+# socket only unless --system-bus (then start_system_bus must have run).
+start_broker() {
+	local bus=--no-system-bus
+	[ "${1:-}" = --system-bus ] && bus=
+	start_vfiod $bus --config "$VFIOD_CONFIG" --log-level debug
+}
+
 # Runs a probe that claims DEVICE as UID and keeps holding it; sets HOLDER_PID
 # (the pid vfiod sees: the subshell execs setpriv, which execs the probe).
 start_holder() { # UID DEVICE

@@ -2,7 +2,7 @@
 # A held device is refused to a second uid, naming the holder; after an
 # explicit release (and after the holder exits) another uid gets it.
 . "$SOURCE_DIR/tests/vm/vfiod-lib.sh"
-start_vfiod
+start_broker
 start_holder 1001 "$EDU1"
 out=$(run_as 1002 1002 "$PROBE" claim "$EDU1") && fail "second claim succeeded: $out"
 echo "$out"

@@ -1,7 +1,7 @@
 #!/bin/bash
 # The daemon's open fd count returns to its baseline after 100 claim/release cycles.
 . "$SOURCE_DIR/tests/vm/vfiod-lib.sh"
-start_vfiod
+start_broker
 pid=$(vfiod_pid)
 before=$(ls /proc/"$pid"/fd | wc -l)
 run_as 1001 1001 "$PROBE" cycle "$EDU3" 100 || fail "cycles failed"

@@ -2,7 +2,7 @@
 # A uid that no rule names is refused with PermissionDenied; so is a device
 # the uid's rule does not cover, and a DMA mode the rule does not allow.
 . "$SOURCE_DIR/tests/vm/vfiod-lib.sh"
-start_vfiod
+start_broker
 out=$(run_as 1003 1003 "$PROBE" claim "$EDU1") && fail "uid 1003 got a device: $out"
 echo "$out"
 grep -q "io.vfiod.Error.PermissionDenied" <<<"$out" || fail "expected PermissionDenied"

@@ -4,7 +4,7 @@
 # are on vfio-pci, the claim takes the whole group.
 . "$SOURCE_DIR/tests/vm/vfiod-lib.sh"
 [ "$(group_of "$SHARED_EDU")" = "$(group_of "$SHARED_NIC")" ] || fail "fixture: not one group"
-start_vfiod
+start_broker
 out=$(run_as 1001 1001 "$PROBE" claim "$SHARED_EDU") && fail "claimed a non-viable group: $out"
 echo "$out"
 grep -q "io.vfiod.Error.GroupNotViable" <<<"$out" || fail "expected GroupNotViable"

@@ -1,7 +1,7 @@
 #!/bin/bash
 # A holder killed with SIGKILL loses its claim: the device is claimable again within 1 s.
 . "$SOURCE_DIR/tests/vm/vfiod-lib.sh"
-start_vfiod
+start_broker
 start_holder 1001 "$EDU2"
 kill -KILL "$HOLDER_PID"
 start=${EPOCHREALTIME/./}

@@ -3,7 +3,7 @@
 # the system bus, and through systemd's socket activation protocol.
 . "$SOURCE_DIR/tests/vm/vfiod-lib.sh"
 start_system_bus
-start_vfiod --system-bus
+start_broker --system-bus
 busctl --address="$VFIOD_ADDRESS" tree io.vfiod.Broker1 | grep -q /io/vfiod/Broker1 ||
 	fail "busctl tree over the private socket"
 busctl --address="$VFIOD_ADDRESS" introspect io.vfiod.Broker1 /io/vfiod/Broker1 |
@@ -18,7 +18,7 @@ stop_vfiod
 
 # Socket activation: systemd-socket-activate passes the listening fd (LISTEN_FDS).
 systemd-socket-activate -l /run/vfiod/broker.sock \
-	"$BUILD_DIR/daemon/vfiod" --no-system-bus --config "$VFIOD_CONFIG" >/tmp/activate.log 2>&1 &
+	"$VFIOD_BIN" --no-system-bus --config "$VFIOD_CONFIG" >/tmp/activate.log 2>&1 &
 activator=$!
 for _ in $(seq 50); do [ -S /run/vfiod/broker.sock ] && break; sleep 0.1; done
 chmod 0666 /run/vfiod/broker.sock
