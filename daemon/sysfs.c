@@ -13,7 +13,8 @@
 #include "util.h"
 
 #define PCI_BUS_DEVICES_PATH "sys/bus/pci/devices"
-#define SYS_DEVICES_PREFIX   "sys/devices/"
+#define SYS_DEVICES_PATH     "sys/devices"
+#define SYS_DEVICES_PREFIX   SYS_DEVICES_PATH "/"
 
 /* Longest attribute we parse ("0x00ff00\n", "-1\n"), with generous slack. */
 #define ATTR_MAX 32
@@ -165,8 +166,12 @@ static int resolve_device_link(int dir_fd, const char *dir_path, const char *nam
 	return 0;
 }
 
-/* Opens (O_PATH) the device directory the symlink dir_path/name points at. -ENODEV if gone. */
-static int open_device_link(int root_fd, int dir_fd, const char *dir_path, const char *name,
+/*
+ * Opens (O_PATH) the device directory the symlink dir_path/name points at,
+ * walking from devices_fd (<root>/sys/devices, opened once by the caller).
+ * -ENODEV if gone.
+ */
+static int open_device_link(int devices_fd, int dir_fd, const char *dir_path, const char *name,
 			    int *ret_fd)
 {
 	char path[PATH_MAX];
@@ -177,10 +182,21 @@ static int open_device_link(int root_fd, int dir_fd, const char *dir_path, const
 		return -ENODEV;
 	if (r < 0)
 		return r;
-	r = open_beneath(root_fd, path, O_PATH | O_DIRECTORY, ret_fd);
+	/* resolve_device_link() made sure path is "sys/devices/" and at least one component. */
+	r = open_beneath(devices_fd, path + strlen(SYS_DEVICES_PREFIX), O_PATH | O_DIRECTORY,
+			 ret_fd);
 	if (r == -ENOENT)
 		return -ENODEV;
 	return r;
+}
+
+/* Opens <root>/sys/devices; -ENODEV when there is none. */
+static int open_sys_devices(int root_fd, int *ret_fd)
+{
+	int r;
+
+	r = open_beneath(root_fd, SYS_DEVICES_PATH, O_PATH | O_DIRECTORY, ret_fd);
+	return r == -ENOENT ? -ENODEV : r;
 }
 
 /*
@@ -218,9 +234,11 @@ static int read_attr(int dir_fd, const char *name, char *buf, size_t size)
 			continue;
 		if (k < 0)
 			return negative_errno();
-		if (k == 0)
-			break;
 		n += (size_t)k;
+		/* sysfs hands out a whole attribute per read: a short read is the end, as for
+		 * any regular file, which saves a second read per attribute. */
+		if (k == 0 || n < size - 1)
+			break;
 	}
 
 	buf[n] = '\0';
@@ -363,14 +381,14 @@ static int read_iommu_group(int dir_fd, int *ret)
 }
 
 /* Reads PCI device `address` (valid) through the bus directory bus_fd. */
-static int read_pci_device_at(int root_fd, int bus_fd, const char *address, PciDeviceInfo *ret)
+static int read_pci_device_at(int devices_fd, int bus_fd, const char *address, PciDeviceInfo *ret)
 {
 	_cleanup_close_ int dev_fd = -EBADF;
 	_cleanup_free_ char *driver = NULL;
 	uint32_t vendor, device, subsystem_vendor, subsystem_device, class_code;
 	int iommu_group, numa_node, r;
 
-	r = open_device_link(root_fd, bus_fd, PCI_BUS_DEVICES_PATH, address, &dev_fd);
+	r = open_device_link(devices_fd, bus_fd, PCI_BUS_DEVICES_PATH, address, &dev_fd);
 	if (r < 0)
 		return r;
 
@@ -415,7 +433,7 @@ static int read_pci_device_at(int root_fd, int bus_fd, const char *address, PciD
 
 int sysfs_read_pci_device(int root_fd, const char *address, PciDeviceInfo *ret)
 {
-	_cleanup_close_ int bus_fd = -EBADF;
+	_cleanup_close_ int bus_fd = -EBADF, devices_fd = -EBADF;
 	int r;
 
 	if (!pci_address_is_valid(address))
@@ -426,7 +444,10 @@ int sysfs_read_pci_device(int root_fd, const char *address, PciDeviceInfo *ret)
 		return -ENODEV;
 	if (r < 0)
 		return r;
-	return read_pci_device_at(root_fd, bus_fd, address, ret);
+	r = open_sys_devices(root_fd, &devices_fd);
+	if (r < 0)
+		return r;
+	return read_pci_device_at(devices_fd, bus_fd, address, ret);
 }
 
 static int compare_strings(const void *a, const void *b)
@@ -508,6 +529,7 @@ static bool error_is_per_device(int r)
 int sysfs_enumerate_pci(int root_fd, PciDeviceInfo **ret, size_t *ret_n)
 {
 	_cleanup_closedir_ DIR *d = NULL;
+	_cleanup_close_ int devices_fd = -EBADF;
 	_cleanup_strv_free_ char **names = NULL;
 	PciDeviceInfo *devices;
 	size_t n, k = 0;
@@ -532,6 +554,13 @@ int sysfs_enumerate_pci(int root_fd, PciDeviceInfo **ret, size_t *ret_n)
 	if (r < 0)
 		return r;
 	n = strv_length(names);
+	if (n > 0) {
+		r = open_sys_devices(root_fd, &devices_fd);
+		if (r == -ENODEV)
+			n = 0; /* links to nowhere: no readable device */
+		else if (r < 0)
+			return r;
+	}
 	if (n == 0) {
 		*ret = NULL;
 		*ret_n = 0;
@@ -542,7 +571,7 @@ int sysfs_enumerate_pci(int root_fd, PciDeviceInfo **ret, size_t *ret_n)
 	if (!devices)
 		return -ENOMEM;
 	for (size_t i = 0; i < n; i++) {
-		r = read_pci_device_at(root_fd, dirfd(d), names[i], &devices[k]);
+		r = read_pci_device_at(devices_fd, dirfd(d), names[i], &devices[k]);
 		if (r < 0 && error_is_per_device(r))
 			continue;
 		if (r < 0) {
@@ -592,7 +621,7 @@ int sysfs_iommu_group_members(int root_fd, int group, char ***ret)
 
 int sysfs_iommu_group_member_driver(int root_fd, int group, const char *name, char **ret)
 {
-	_cleanup_close_ int dir_fd = -EBADF, dev_fd = -EBADF;
+	_cleanup_close_ int dir_fd = -EBADF, devices_fd = -EBADF, dev_fd = -EBADF;
 	char group_path[64];
 	const char *dir_path;
 	int r;
@@ -609,7 +638,10 @@ int sysfs_iommu_group_member_driver(int root_fd, int group, const char *name, ch
 		return -ENODEV;
 	if (r < 0)
 		return r;
-	r = open_device_link(root_fd, dir_fd, dir_path, name, &dev_fd);
+	r = open_sys_devices(root_fd, &devices_fd);
+	if (r < 0)
+		return r;
+	r = open_device_link(devices_fd, dir_fd, dir_path, name, &dev_fd);
 	if (r < 0)
 		return r;
 	return read_link_basename(dev_fd, "driver", ret);
