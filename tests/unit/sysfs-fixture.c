@@ -281,31 +281,43 @@ static int device_unbind(int fd, const Device *dev)
 	return unlink_at_if_exists(fd, path);
 }
 
-static int device_set_driver(int fd, const Device *dev, const char *driver)
+/*
+ * Creates the symlink dir/name -> target, creating dir (and its parents) only
+ * when the link cannot be made: the common case is one syscall. Returns 1 when
+ * dir was created, 0 when it existed.
+ */
+static int symlink_in_dir(int fd, const char *dir, const char *name, const char *target)
+{
+	char path[PATH_MAX];
+	int r;
+
+	r = format_path(path, sizeof(path), "%s/%s", dir, name);
+	if (r < 0)
+		return r;
+	if (symlinkat(target, fd, path) == 0)
+		return 0;
+	if (errno != ENOENT)
+		return symlink_at(fd, path, target); /* EEXIST: replace */
+	r = mkdir_p_at(fd, dir);
+	if (r < 0)
+		return r;
+	r = symlink_at(fd, path, target);
+	return r < 0 ? r : 1;
+}
+
+/* Binds an unbound device: the driver's back link and the device's driver link. */
+static int device_bind(int fd, const Device *dev, const char *driver)
 {
 	char path[PATH_MAX], target[PATH_MAX];
 	int r;
 
-	if (driver && !component_is_safe(driver))
-		return -EINVAL;
-	r = device_unbind(fd, dev);
-	if (r < 0 || !driver)
-		return r;
-
 	r = format_path(path, sizeof(path), "sys/bus/%s/drivers/%s", dev->bus, driver);
-	if (r < 0)
-		return r;
-	r = mkdir_p_at(fd, path);
-	if (r < 0)
-		return r;
-	r = format_path(path, sizeof(path), "sys/bus/%s/drivers/%s/%s", dev->bus, driver,
-			dev->name);
 	if (r < 0)
 		return r;
 	r = format_path(target, sizeof(target), "../../../../%s", dev->dir);
 	if (r < 0)
 		return r;
-	r = symlink_at(fd, path, target);
+	r = symlink_in_dir(fd, path, dev->name, target);
 	if (r < 0)
 		return r;
 
@@ -318,42 +330,41 @@ static int device_set_driver(int fd, const Device *dev, const char *driver)
 	return symlink_at(fd, path, target);
 }
 
+static int device_set_driver(int fd, const Device *dev, const char *driver)
+{
+	int r;
+
+	if (driver && !component_is_safe(driver))
+		return -EINVAL;
+	r = device_unbind(fd, dev);
+	if (r < 0 || !driver)
+		return r;
+	return device_bind(fd, dev, driver);
+}
+
 static int device_set_group(int fd, const Device *dev, int group)
 {
 	char path[PATH_MAX], target[PATH_MAX];
 	int r;
 
-	r = format_path(path, sizeof(path), "sys/kernel/iommu_groups/%d", group);
-	if (r < 0)
-		return r;
-	if (mkdirat(fd, path, 0755) == 0) {
-		char type[PATH_MAX];
-
-		r = format_path(type, sizeof(type), "%s/type", path);
-		if (r < 0)
-			return r;
-		r = write_at(fd, type, "DMA\n");
-		if (r < 0)
-			return r;
-	} else if (errno != EEXIST)
-		return negative_errno();
-
 	r = format_path(path, sizeof(path), "sys/kernel/iommu_groups/%d/devices", group);
-	if (r < 0)
-		return r;
-	r = mkdir_p_at(fd, path);
-	if (r < 0)
-		return r;
-	r = format_path(path, sizeof(path), "sys/kernel/iommu_groups/%d/devices/%s", group,
-			dev->name);
 	if (r < 0)
 		return r;
 	r = format_path(target, sizeof(target), "../../../../%s", dev->dir);
 	if (r < 0)
 		return r;
-	r = symlink_at(fd, path, target);
+	r = symlink_in_dir(fd, path, dev->name, target);
 	if (r < 0)
 		return r;
+	if (r > 0) {
+		/* A new group: the kernel also shows its default domain type. */
+		r = format_path(path, sizeof(path), "sys/kernel/iommu_groups/%d/type", group);
+		if (r < 0)
+			return r;
+		r = write_at(fd, path, "DMA\n");
+		if (r < 0)
+			return r;
+	}
 
 	r = format_path(path, sizeof(path), "sys/%s/iommu_group", dev->dir);
 	if (r < 0)
@@ -443,7 +454,7 @@ int fixture_add_pci_device(const char *root, const char *address, uint16_t vendo
 		if (r < 0)
 			return r;
 	}
-	return driver ? device_set_driver(fd, &dev, driver) : 0;
+	return driver ? device_bind(fd, &dev, driver) : 0;
 }
 
 int fixture_set_driver(const char *root, const char *address, const char *driver)
@@ -544,7 +555,7 @@ int fixture_add_platform_device(const char *root, const char *name, const char *
 		if (r < 0)
 			return r;
 	}
-	return driver ? device_set_driver(fd, &dev, driver) : 0;
+	return driver ? device_bind(fd, &dev, driver) : 0;
 }
 
 int fixture_write_file(const char *root, const char *path, const char *contents)
