@@ -299,7 +299,7 @@ static int parse_unsigned(const char *s, int *ret)
 /* A required hex attribute; a missing one is malformed sysfs (-EIO). */
 static int read_hex_attr(int dir_fd, const char *name, size_t digits, uint32_t *ret)
 {
-	char buf[ATTR_MAX];
+	char buf[ATTR_MAX] = {};
 	int r;
 
 	r = read_attr(dir_fd, name, buf, sizeof(buf));
@@ -312,7 +312,7 @@ static int read_hex_attr(int dir_fd, const char *name, size_t digits, uint32_t *
 
 static int read_numa_node(int dir_fd, int *ret)
 {
-	char buf[ATTR_MAX];
+	char buf[ATTR_MAX] = {};
 	int r;
 
 	r = read_attr(dir_fd, "numa_node", buf, sizeof(buf));
