@@ -79,8 +79,10 @@ static int open_beneath(int dir_fd, const char *path, int flags, int *ret_fd)
 		bool last = p[n] == '\0';
 		int next;
 
-		if (n == 0 || n > NAME_MAX)
+		if (n == 0)
 			return -EINVAL;
+		if (n > NAME_MAX)
+			return -ENAMETOOLONG;
 		memcpy(component, p, n);
 		component[n] = '\0';
 		if (streq(component, ".") || streq(component, ".."))

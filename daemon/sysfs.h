@@ -11,7 +11,8 @@
  * root, must lie under sys/devices/ and must end in the entry's own name, or
  * the device is refused (-EXDEV when it leaves the root, -EIO when it does
  * not look like sysfs). The resolved path is then opened one component at a
- * time with O_NOFOLLOW, so a symlink anywhere along it is refused too. The
+ * time with O_NOFOLLOW, so a symlink anywhere along it is refused too
+ * (-ENOTDIR; an attribute file that is a symlink gives -ELOOP). The
  * `driver` and `iommu_group` links are only readlink()ed: their basename is
  * the driver name or the group number.
  */
