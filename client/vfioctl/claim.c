@@ -387,7 +387,7 @@ static int build_layout(const struct claim_args *a, struct vfioc_claim *claim, b
 
 /* In the child: fds into place, signals back to normal, then PROGRAM. Never returns. */
 static _Noreturn void run_program(char **program, struct layout *l, const sigset_t *saved_mask,
-				  pid_t parent)
+				  const struct sigaction *saved_chld, pid_t parent)
 {
 	int r;
 
@@ -403,6 +403,7 @@ static _Noreturn void run_program(char **program, struct layout *l, const sigset
 		_exit(EXIT_VFIOCTL_FAILED);
 	}
 	signal(SIGPIPE, SIG_DFL);
+	sigaction(SIGCHLD, saved_chld, NULL);
 	sigprocmask(SIG_SETMASK, saved_mask, NULL);
 
 	execvp(program[0], program);
@@ -451,6 +452,10 @@ static int supervise(pid_t pid, int sfd, struct vfioc_client *client, bool *ret_
 			pid_t w = waitpid(pid, &status, WNOHANG);
 			if (w == pid)
 				return exit_code(status);
+			if (w < 0 && errno != EINTR) {
+				fail("lost track of the program: waitpid: %m");
+				return EXIT_VFIOCTL_FAILED;
+			}
 		}
 
 		if (p[1].fd >= 0 && p[1].revents) {
@@ -475,6 +480,7 @@ int cmd_claim(const struct vfioctl *ctx, int argc, char **argv)
 	struct claim_args a = {};
 	struct layout l = {};
 	sigset_t mask, saved;
+	struct sigaction saved_chld;
 	_cleanup_close_ int sfd = -EBADF;
 	bool want_help, connected = true;
 	int r, ret = EXIT_VFIOCTL_FAILED;
@@ -530,11 +536,17 @@ int cmd_claim(const struct vfioctl *ctx, int argc, char **argv)
 
 	if (!a.quiet && streq(vfioc_claim_dma_mode(claim), "brokered"))
 		fprintf(stderr,
-			"vfioctl: note: brokered DMA mode: %s gets the device fds but no DMA "
-			"context. DMA mappings go through the claim's connection, which belongs to "
-			"vfioctl, so %s cannot map memory for DMA. Use --dma container if the "
-			"policy allows it.\n",
-			a.program[0], a.program[0]);
+			"vfioctl: note: brokered DMA mode: %s gets the device fds but cannot map "
+			"memory for DMA (mappings go through vfioctl's connection to vfiod). Use "
+			"--dma container if the policy allows it.\n",
+			a.program[0]);
+
+	/* An inherited SIG_IGN would make the kernel reap PROGRAM behind our back and never
+	 * send SIGCHLD. The child gets the inherited disposition back. */
+	if (sigaction(SIGCHLD, &(struct sigaction){.sa_handler = SIG_DFL}, &saved_chld) < 0) {
+		fail("sigaction: %m");
+		goto out;
+	}
 
 	/* Signals go through a signalfd from here on; the child restores the mask. */
 	sigemptyset(&mask);
@@ -560,7 +572,7 @@ int cmd_claim(const struct vfioctl *ctx, int argc, char **argv)
 		goto out;
 	}
 	if (pid == 0)
-		run_program(a.program, &l, &saved, parent);
+		run_program(a.program, &l, &saved, &saved_chld, parent);
 
 	ret = supervise(pid, sfd, client, &connected);
 	if (ctx->verbose)

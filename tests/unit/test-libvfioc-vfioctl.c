@@ -21,6 +21,7 @@
 
 static struct fake_broker broker;
 static const char *vfioctl;
+static bool ignore_sigchld; /* run vfioctl with SIGCHLD ignored, as some parents leave it */
 
 /* ---- PROGRAM side ---- */
 
@@ -135,6 +136,10 @@ static void run_vfioctl(struct run *r, bool signal_when_ready, ...)
 	if (pid == 0) {
 		dup2(out[1], 1);
 		dup2(err[1], 2);
+		if (ignore_sigchld)
+			signal(SIGCHLD, SIG_IGN);
+		alarm(20); /* a hung vfioctl dies of SIGALRM (status 142) instead of hanging the
+			      test */
 		execv(vfioctl, (char **)argv);
 		_exit(111);
 	}
@@ -258,6 +263,14 @@ static void test_exit_codes(const char *self)
 	run_vfioctl(&r, false, "-a", broker.address, "claim", "0000:00:03.0", "--", self, "--child",
 		    "kill", NULL);
 	CHECK(r.status == 128 + SIGTERM);
+	expect_calls((const char *[]){"Claim", "Release", NULL});
+
+	/* Inherited SIG_IGN for SIGCHLD: vfioctl still sees PROGRAM exit. */
+	ignore_sigchld = true;
+	run_vfioctl(&r, false, "-a", broker.address, "claim", "0000:00:03.0", "--", self, "--child",
+		    "exit", "5", NULL);
+	ignore_sigchld = false;
+	CHECK(r.status == 5);
 	expect_calls((const char *[]){"Claim", "Release", NULL});
 
 	/* SIGTERM to vfioctl reaches PROGRAM, which exits 42; then the claim is released. */
