@@ -144,20 +144,14 @@ children() {
 # Runs in a subshell: lib.sh helpers exit on failure.
 reset_state() {
 	local dirty=()
-	children "$STATE/etc/upper"
-	if [ ${#dirty[@]} -gt 0 ] || ! mountpoint_etc; then
-		bb_umount -l /etc 2>/dev/null
-		rm -rf "$STATE/etc" || return 1
-		mkdir -p "$STATE/etc/upper" "$STATE/etc/work" || return 1
-		bb_mount -t overlay -o "lowerdir=/etc,upperdir=$STATE/etc/upper,workdir=$STATE/etc/work" \
-			overlay /etc || return 1
+	if etc_dirty; then
+		fresh_etc || return 1
 	fi
-	dirty=()
 	children /tmp
 	children /var/tmp
 	children /dev/shm
 	children /run /run/vmtest
-	children "$STATE" "$RESULTS" "$STATE/etc" "$VM_ARTIFACTS" "$STATE/guest-init.trace"
+	children "$STATE" "$RESULTS" "$STATE/etc" "$STATE/etc.stamp" "$VM_ARTIFACTS" "$STATE/guest-init.trace"
 	children "$VM_ARTIFACTS"
 	if [ ${#dirty[@]} -gt 0 ]; then
 		find "${dirty[@]}" -xdev -depth -delete || return 1
@@ -168,6 +162,51 @@ reset_state() {
 		. "$VM_LIB"
 		apply_plan
 	)
+}
+
+# Test uids: plain numbers, but dbus-daemon refuses connections from uids
+# without a passwd entry (it cannot look up their groups). So 1001-1009 get
+# entries (vm1001:x:1001:1001:...) unless the host's /etc has them already.
+TEST_UIDS=(1001 1002 1003 1004 1005 1006 1007 1008 1009)
+
+add_test_users() {
+	local uid name rest known=" "
+	while IFS=: read -r name _ uid rest; do
+		known+="$uid "
+	done </etc/passwd
+	for uid in "${TEST_UIDS[@]}"; do
+		[[ $known == *" $uid "* ]] && continue
+		echo "vm$uid:x:$uid:$uid:vfiod VM test user:/nonexistent:/usr/sbin/nologin" >>/etc/passwd
+		echo "vm$uid:x:$uid:" >>/etc/group
+	done
+}
+
+# A fresh writable /etc: an overlay with a tmpfs upper layer on the host's.
+fresh_etc() {
+	bb_umount -l /etc 2>/dev/null
+	if [ -e "$STATE/etc" ]; then
+		rm -rf "$STATE/etc" || return 1
+	fi
+	mkdir -p "$STATE/etc/upper" "$STATE/etc/work" || return 1
+	bb_mount -t overlay -o "lowerdir=/etc,upperdir=$STATE/etc/upper,workdir=$STATE/etc/work" \
+		overlay /etc || return 1
+	add_test_users || return 1
+	: >"$STATE/etc.stamp"
+}
+
+# true unless /etc is our overlay holding only the passwd and group entries
+# fresh_etc added
+etc_dirty() {
+	local e
+	mountpoint_etc || return 0
+	for e in "$STATE/etc/upper"/* "$STATE/etc/upper"/.[!.]* "$STATE/etc/upper"/..?*; do
+		[ -e "$e" ] || [ -L "$e" ] || continue
+		case ${e##*/} in
+		passwd | group) [ "$e" -nt "$STATE/etc.stamp" ] && return 0 ;;
+		*) return 0 ;;
+		esac
+	done
+	return 1
 }
 
 # true if /etc is our overlay

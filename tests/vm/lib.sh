@@ -17,7 +17,8 @@
 #
 # Each test starts from the device plan below with no vfiod, no dbus-daemon,
 # empty /tmp, /run (but /run/vmtest), /var/tmp, /dev/shm and a fresh writable
-# overlay on /etc.
+# overlay on /etc, where uids 1001-1009 have passwd/group entries (vm1001...):
+# dbus-daemon refuses connections from uids without one.
 
 set -euo pipefail
 trap 'echo "${BASH_SOURCE[0]}:${LINENO}: \"${BASH_COMMAND}\" failed (exit $?)" >&2' ERR
@@ -214,7 +215,7 @@ run_as_groups() {
 }
 
 # add_user NAME UID GID: give UID a passwd and group entry in the writable /etc
-# overlay, for tools that need names.
+# overlay (1001-1009 have one already).
 add_user() {
 	echo "$1:x:$2:$3::/nonexistent:/usr/sbin/nologin" >>/etc/passwd
 	grep -q "^[^:]*:[^:]*:$3:" /etc/group || echo "$1:x:$3:" >>/etc/group
