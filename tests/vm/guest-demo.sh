@@ -1,6 +1,7 @@
 #!/bin/bash
 # The demo, run in the VM by demo.sh with its output on the terminal. Starts
 # from the same state as every guest test (lib.sh's device plan).
+# shellcheck source=tests/vm/lib.sh
 . "$VM_LIB"
 
 # TODO: placeholder. The demo client (examples/edu-demo: vfiod running, the

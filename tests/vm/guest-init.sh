@@ -185,7 +185,7 @@ add_test_users() {
 fresh_etc() {
 	bb_umount -l /etc 2>/dev/null
 	if [ -e "$STATE/etc" ]; then
-		rm -rf "$STATE/etc" || return 1
+		rm -rf "${STATE:?}/etc" || return 1
 	fi
 	mkdir -p "$STATE/etc/upper" "$STATE/etc/work" || return 1
 	bb_mount -t overlay -o "lowerdir=/etc,upperdir=$STATE/etc/upper,workdir=$STATE/etc/work" \
@@ -211,8 +211,8 @@ etc_dirty() {
 
 # true if /etc is our overlay
 mountpoint_etc() {
-	local dev mnt type rest
-	while read -r dev mnt type rest; do
+	local mnt type
+	while read -r _ mnt type _; do
 		[ "$mnt" = /etc ] && [ "$type" = overlay ] && return 0
 	done </proc/mounts
 	return 1

@@ -66,5 +66,6 @@ mount --move /dev /newroot/dev || die "cannot move /dev"
 mount --move /proc /newroot/proc || die "cannot move /proc"
 mount --move /sys /newroot/sys || die "cannot move /sys"
 
+# shellcheck disable=SC2093 # die only runs if the exec fails
 exec switch_root /newroot "$init"
 die "switch_root failed"

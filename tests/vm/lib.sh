@@ -31,12 +31,15 @@ export VM_ARTIFACTS
 # --- the device plan -------------------------------------------------------
 # Fixed by the qemu command line in run-vm.sh; measured numbers in README.md.
 # Guest addresses (canonical DDDD:BB:DD.F):
+# shellcheck disable=SC2034 # for the tests
 EDU1=0000:00:02.0
 EDU2=0000:00:03.0
 EDU3=0000:00:04.0
+# shellcheck disable=SC2034
 EDUS=("$EDU1" "$EDU2" "$EDU3")
 NVME=0000:00:05.0
 E1000E=0000:00:06.0
+# shellcheck disable=SC2034
 BRIDGE=0000:00:07.0     # conventional pci-bridge, secondary bus 01, no driver
 SHARED_EDU=0000:01:01.0 # behind BRIDGE: one IOMMU group with SHARED_NIC
 SHARED_NIC=0000:01:02.0 # (and BRIDGE itself); an e1000

@@ -29,26 +29,26 @@
 #include <time.h>
 #include <unistd.h>
 
-#define EXIT_NOT_VIABLE 3
+#define EXIT_NOT_VIABLE	 3
 #define PROBE_NOT_VIABLE 1 /* probe_open(): positive, not an errno */
 
-#define EDU_VENDOR 0x1234
-#define EDU_DEVICE 0x11e8
-#define EDU_ID 0x00
-#define EDU_LIVENESS 0x04
+#define EDU_VENDOR     0x1234
+#define EDU_DEVICE     0x11e8
+#define EDU_ID	       0x00
+#define EDU_LIVENESS   0x04
 #define EDU_IRQ_STATUS 0x24
-#define EDU_IRQ_RAISE 0x60
-#define EDU_IRQ_ACK 0x64
-#define EDU_DMA_SRC 0x80
-#define EDU_DMA_DST 0x88
-#define EDU_DMA_COUNT 0x90
-#define EDU_DMA_CMD 0x98
-#define EDU_DMA_START 0x1
+#define EDU_IRQ_RAISE  0x60
+#define EDU_IRQ_ACK    0x64
+#define EDU_DMA_SRC    0x80
+#define EDU_DMA_DST    0x88
+#define EDU_DMA_COUNT  0x90
+#define EDU_DMA_CMD    0x98
+#define EDU_DMA_START  0x1
 #define EDU_DMA_TO_RAM 0x2
-#define EDU_DMA_BUF 0x40000 /* in the device's own address space, 4 KiB */
+#define EDU_DMA_BUF    0x40000 /* in the device's own address space, 4 KiB */
 /* QEMU 7.2's edu aborts the whole VM (hw_error) on a transfer of the full
  * 4096 bytes of its buffer: "DMA range ... out of bounds". Stay below. */
-#define EDU_DMA_LEN 2048
+#define EDU_DMA_LEN  2048
 #define EDU_DMA_IOVA 0x100000 /* below the 28-bit DMA mask */
 
 typedef struct Probe {
@@ -168,7 +168,8 @@ static void print_iommu_info(Probe *p)
 		argsz = info->argsz;
 		free(info);
 	}
-	printf("iommu flags 0x%x pgsizes 0x%" PRIx64 "\n", info->flags, (uint64_t)info->iova_pgsizes);
+	printf("iommu flags 0x%x pgsizes 0x%" PRIx64 "\n", info->flags,
+	       (uint64_t)info->iova_pgsizes);
 	if ((info->flags & VFIO_IOMMU_INFO_CAPS) && info->cap_offset) {
 		uint32_t off = info->cap_offset;
 
@@ -180,7 +181,8 @@ static void print_iommu_info(Probe *p)
 
 				for (uint32_t i = 0; i < r->nr_iovas; i++)
 					printf("iova-range 0x%" PRIx64 " 0x%" PRIx64 "\n",
-					       (uint64_t)r->iova_ranges[i].start, (uint64_t)r->iova_ranges[i].end);
+					       (uint64_t)r->iova_ranges[i].start,
+					       (uint64_t)r->iova_ranges[i].end);
 			}
 			off = h->next;
 		}
@@ -242,8 +244,8 @@ static int probe_open(Probe *p)
 	printf("open-us %" PRId64 "\n", (now_ns() - t0) / 1000);
 	printf("device flags 0x%x%s%s regions %u irqs %u\n", p->info.flags,
 	       p->info.flags & VFIO_DEVICE_FLAGS_PCI ? " pci" : "",
-	       p->info.flags & VFIO_DEVICE_FLAGS_RESET ? " reset" : "",
-	       p->info.num_regions, p->info.num_irqs);
+	       p->info.flags & VFIO_DEVICE_FLAGS_RESET ? " reset" : "", p->info.num_regions,
+	       p->info.num_irqs);
 	print_iommu_info(p);
 	return 0;
 }
@@ -273,9 +275,10 @@ static int probe_regions(Probe *p)
 			p->config_offset = reg.offset;
 			have_config = true;
 		}
-		if (i == VFIO_PCI_BAR0_REGION_INDEX && reg.size && (reg.flags & VFIO_REGION_INFO_FLAG_MMAP)) {
-			void *m = mmap(NULL, reg.size, PROT_READ | PROT_WRITE, MAP_SHARED, p->device,
-				       (off_t)reg.offset);
+		if (i == VFIO_PCI_BAR0_REGION_INDEX && reg.size &&
+		    (reg.flags & VFIO_REGION_INFO_FLAG_MMAP)) {
+			void *m = mmap(NULL, reg.size, PROT_READ | PROT_WRITE, MAP_SHARED,
+				       p->device, (off_t)reg.offset);
 			if (m == MAP_FAILED)
 				return fail_errno("mmap BAR0");
 			p->bar0 = m;
@@ -330,7 +333,8 @@ static int probe_edu_bar0(Probe *p)
 		bar0_write32(p, EDU_LIVENESS, patterns[i]);
 		v = bar0_read32(p, EDU_LIVENESS);
 		if (v != (uint32_t)~patterns[i]) {
-			fprintf(stderr, "raw-vfio-probe: liveness: wrote 0x%08x, read 0x%08x\n", patterns[i], v);
+			fprintf(stderr, "raw-vfio-probe: liveness: wrote 0x%08x, read 0x%08x\n",
+				patterns[i], v);
 			return -EIO;
 		}
 	}
@@ -398,8 +402,8 @@ static int probe_edu_irq(Probe *p, uint32_t index, const char *name)
 		goto out;
 	}
 	if (r == 0) {
-		fprintf(stderr, "raw-vfio-probe: %s: no interrupt within 2 s (irq status 0x%x)\n", name,
-			bar0_read32(p, EDU_IRQ_STATUS));
+		fprintf(stderr, "raw-vfio-probe: %s: no interrupt within 2 s (irq status 0x%x)\n",
+			name, bar0_read32(p, EDU_IRQ_STATUS));
 		r = -ETIMEDOUT;
 		goto out;
 	}
@@ -547,7 +551,8 @@ int main(int argc, char **argv)
 		if (probe_edu_bar0(&p) < 0)
 			return 1;
 		if (irq && (probe_edu_irq(&p, VFIO_PCI_INTX_IRQ_INDEX, "intx") < 0 ||
-			    set_bus_master(&p) < 0 || probe_edu_irq(&p, VFIO_PCI_MSI_IRQ_INDEX, "msi") < 0))
+			    set_bus_master(&p) < 0 ||
+			    probe_edu_irq(&p, VFIO_PCI_MSI_IRQ_INDEX, "msi") < 0))
 			return 1;
 		if (dma && probe_edu_dma(&p) < 0)
 			return 1;

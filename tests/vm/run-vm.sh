@@ -93,6 +93,7 @@ mkdir -p "$(dirname "$console")"
 	echo "VM_DEBUG=${VFIOD_VM_DEBUG:-}"
 } >"$results/vm.conf"
 
+# shellcheck disable=SC2054 # qemu options are comma-separated
 # The fixed device set. Guest addresses and IOMMU groups are in README.md and
 # lib.sh (VM_PLAN); change all three together.
 devices=(
@@ -121,13 +122,16 @@ devices=(
 )
 case $results in *,*) vm_die "the results path must not contain a comma: $results" ;; esac
 
+# Extra qemu arguments for experiments, split on whitespace.
+read -r -a extra <<<"${VFIOD_VM_QEMU_EXTRA:-}"
+# shellcheck disable=SC2054
 qemu=(
 	qemu-system-x86_64
 	-M q35 -accel tcg -m 1G -smp 2
 	# RDRAND: the kernel's RNG is ready at once. Without it getrandom()
 	# (dbus-daemon's GUID, ...) blocks for seconds until the crng is seeded.
 	-cpu qemu64,+rdrand
-	${VFIOD_VM_QEMU_EXTRA:-}
+	"${extra[@]}"
 	-nodefaults -display none -no-reboot
 	-kernel "$kernel" -initrd "$initrd"
 	-append "console=ttyS0 quiet intel_iommu=on panic=-1"

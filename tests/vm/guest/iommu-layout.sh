@@ -3,6 +3,7 @@
 # devices sit at their planned addresses with their planned drivers, each
 # vfio-pci group has its /dev/vfio node, and the edu + e1000 behind the PCI
 # bridge share one group.
+# shellcheck source=tests/vm/lib.sh
 . "$VM_LIB"
 
 [ -e /sys/class/iommu/dmar0 ] || fail "no Intel IOMMU (/sys/class/iommu/dmar0)"

@@ -4,6 +4,7 @@
 # and MSI on eventfds, does a DMA round trip through the IOMMU; resets the
 # nvme; is refused the edu whose group holds a host-driver device; an
 # unprivileged uid is refused /dev/vfio/N.
+# shellcheck source=tests/vm/lib.sh
 . "$VM_LIB"
 probe=$BUILD_DIR/tests/vm/raw-vfio-probe
 [ -x "$probe" ] || fail "$probe not built"
