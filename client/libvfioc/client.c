@@ -65,8 +65,8 @@ static void system_error_name(int r, char *buf, size_t size)
 		snprintf(buf, size, "System.Error.%d", -r);
 }
 
-int client_bus_error(struct vfioc_client *client, const sd_bus_error *error, int r,
-		     const char *what)
+int client_record_bus_error(struct vfioc_client *client, const sd_bus_error *error, int r,
+			    const char *what)
 {
 	char name[64];
 	int e;
@@ -91,11 +91,13 @@ int client_bus_error(struct vfioc_client *client, const sd_bus_error *error, int
 	return -e;
 }
 
-int client_errorf(struct vfioc_client *client, int r, const char *name, const char *format, ...)
+void client_record_errorf(struct vfioc_client *client, int r, const char *name, const char *format,
+			  ...)
 {
 	_cleanup_free_ char *msg = NULL;
 	char buf[64];
 	va_list ap;
+	int saved = errno;
 
 	if (!name) {
 		system_error_name(r, buf, sizeof(buf));
@@ -107,12 +109,7 @@ int client_errorf(struct vfioc_client *client, int r, const char *name, const ch
 	va_end(ap);
 	client_set_error(client, name, msg ? msg : strerror(-r));
 	log_error("%s", client->error_text ? client->error_text : strerror(-r));
-	return r;
-}
-
-int client_errno(struct vfioc_client *client, int r, const char *what)
-{
-	return client_errorf(client, r, NULL, "%s: %s", what, strerror(-r));
+	errno = saved;
 }
 
 int client_new_method_call(struct vfioc_client *client, const char *path, const char *interface,

@@ -72,15 +72,34 @@ struct vfioc_claim {
 /* client.c */
 struct vfioc_client *client_ref(struct vfioc_client *client);
 struct vfioc_client *client_unref(struct vfioc_client *client);
-/* Records a failure from a D-Bus error and returns the errno it maps to (negative). r is the
- * negative errno sd-bus returned, used when the error carries no name. */
-int client_bus_error(struct vfioc_client *client, const sd_bus_error *error, int r,
-		     const char *what);
-/* Records a failure detected locally under a D-Bus error name and returns r (negative). */
-int client_errorf(struct vfioc_client *client, int r, const char *name, const char *format, ...)
-    _printf_(4, 5);
-/* Records a failed system call: "System.Error.EXXX: <what>: <strerror>"; returns r. */
-int client_errno(struct vfioc_client *client, int r, const char *what);
+/* Record the last failure. The macros below are what callers use: their value is visibly the
+ * negative errno, so callers (and the static analyzer) see every error path as one. */
+int client_record_bus_error(struct vfioc_client *client, const sd_bus_error *error, int r,
+			    const char *what);
+void client_record_errorf(struct vfioc_client *client, int r, const char *name, const char *format,
+			  ...) _printf_(4, 5);
+/* Records a failure from a D-Bus error and evaluates to the negative errno it maps to. r is
+ * the negative errno sd-bus returned, used when the error carries no name. */
+#define client_bus_error(client, error, r, what)                                                   \
+	({                                                                                         \
+		int _e = client_record_bus_error((client), (error), (r), (what));                  \
+		_e < 0 ? _e : -EIO;                                                                \
+	})
+/* Records a failure detected locally under a D-Bus error name (NULL: "System.Error.EXXX")
+ * and evaluates to r, which must be negative. */
+#define client_errorf(client, r, name, ...)                                                        \
+	({                                                                                         \
+		int _r = (r);                                                                      \
+		client_record_errorf((client), _r, (name), __VA_ARGS__);                           \
+		_r < 0 ? _r : -EIO;                                                                \
+	})
+/* Records a failed system call: "System.Error.EXXX: <what>: <strerror>"; evaluates to r. */
+#define client_errno(client, r, what)                                                              \
+	({                                                                                         \
+		int _r = (r);                                                                      \
+		client_record_errorf((client), _r, NULL, "%s: %s", (what), strerror(-_r));         \
+		_r < 0 ? _r : -EIO;                                                                \
+	})
 /* Calls a method synchronously with the client's timeout. */
 int client_call(struct vfioc_client *client, sd_bus_message *m, sd_bus_error *error,
 		sd_bus_message **ret_reply);

@@ -70,8 +70,8 @@ static void help(FILE *f)
 		"See vfioctl(1).\n");
 }
 
-static int fail(const char *format, ...) _printf_(1, 2);
-static int fail(const char *format, ...)
+static void print_error(const char *format, ...) _printf_(1, 2);
+static void print_error(const char *format, ...)
 {
 	va_list ap;
 
@@ -80,8 +80,10 @@ static int fail(const char *format, ...)
 	vfprintf(stderr, format, ap);
 	va_end(ap);
 	fputc('\n', stderr);
-	return EXIT_VFIOCTL_FAILED;
 }
+
+/* Prints "vfioctl: MESSAGE" and evaluates to vfioctl's failure exit code. */
+#define fail(...) (print_error(__VA_ARGS__), EXIT_VFIOCTL_FAILED)
 
 /* "00:03.0" gains the domain 0000, hex digits are lower-cased; anything that does not then
  * look like a PCI address is passed on unchanged for vfiod to judge. */
@@ -252,7 +254,7 @@ static int parse_args(int argc, char **argv, struct claim_args *a, bool *ret_hel
 			return fail("out of memory");
 		for (size_t j = 0; j < a->n_devices; j++)
 			if (streq(a->devices[j], dev)) {
-				fail("%s is listed twice", dev);
+				print_error("%s is listed twice", dev);
 				free(dev);
 				return EXIT_VFIOCTL_FAILED;
 			}
@@ -438,7 +440,7 @@ static int supervise(pid_t pid, int sfd, struct vfioc_client *client, bool *ret_
 		if (poll(p, p[1].fd >= 0 ? 2 : 1, -1) < 0) {
 			if (errno == EINTR)
 				continue;
-			fail("poll: %m; waiting for the program without forwarding signals");
+			print_error("poll: %m; waiting for the program without forwarding signals");
 			return waitpid(pid, &status, 0) == pid ? exit_code(status)
 							       : EXIT_VFIOCTL_FAILED;
 		}
@@ -453,7 +455,7 @@ static int supervise(pid_t pid, int sfd, struct vfioc_client *client, bool *ret_
 			if (w == pid)
 				return exit_code(status);
 			if (w < 0 && errno != EINTR) {
-				fail("lost track of the program: waitpid: %m");
+				print_error("lost track of the program: waitpid: %m");
 				return EXIT_VFIOCTL_FAILED;
 			}
 		}
@@ -496,21 +498,21 @@ int cmd_claim(const struct vfioctl *ctx, int argc, char **argv)
 
 	r = vfioc_connect(ctx->address, &client);
 	if (r < 0) {
-		fail("cannot connect to vfiod at %s: %s",
-		     ctx->address	       ? ctx->address
-		     : getenv("VFIOD_ADDRESS") ? getenv("VFIOD_ADDRESS")
-					       : VFIOC_DEFAULT_ADDRESS,
-		     strerror(-r));
+		print_error("cannot connect to vfiod at %s: %s",
+			    ctx->address	      ? ctx->address
+			    : getenv("VFIOD_ADDRESS") ? getenv("VFIOD_ADDRESS")
+						      : VFIOC_DEFAULT_ADDRESS,
+			    strerror(-r));
 		goto out;
 	}
 
 	struct vfioc_claim_options opts = {.size = sizeof(opts), .dma_mode = a.dma_mode};
 	r = vfioc_claim(client, (const char *const *)a.devices, a.n_devices, &opts, &claim);
 	if (r < 0) {
-		fail("cannot claim %s%s: %s", a.devices[0],
-		     a.n_devices > 1 ? " and the others" : "",
-		     vfioc_client_last_error(client) ? vfioc_client_last_error(client)
-						     : strerror(-r));
+		print_error("cannot claim %s%s: %s", a.devices[0],
+			    a.n_devices > 1 ? " and the others" : "",
+			    vfioc_client_last_error(client) ? vfioc_client_last_error(client)
+							    : strerror(-r));
 		goto out;
 	}
 	if (ctx->verbose)
@@ -520,17 +522,18 @@ int cmd_claim(const struct vfioctl *ctx, int argc, char **argv)
 	for (size_t i = 0; i < a.n_irqs; i++) {
 		r = vfioc_claim_set_irqs(claim, a.irqs[i].device, a.irqs[i].index, a.irqs[i].count);
 		if (r < 0) {
-			fail("cannot set up %u eventfd(s) for IRQ index %u of %s: %s",
-			     a.irqs[i].count, a.irqs[i].index, a.irqs[i].device,
-			     vfioc_client_last_error(client) ? vfioc_client_last_error(client)
-							     : strerror(-r));
+			print_error("cannot set up %u eventfd(s) for IRQ index %u of %s: %s",
+				    a.irqs[i].count, a.irqs[i].index, a.irqs[i].device,
+				    vfioc_client_last_error(client)
+					? vfioc_client_last_error(client)
+					: strerror(-r));
 			goto out;
 		}
 	}
 
 	r = build_layout(&a, claim, ctx->verbose, &l);
 	if (r < 0) {
-		fail("cannot describe the fds: %s", strerror(-r));
+		print_error("cannot describe the fds: %s", strerror(-r));
 		goto out;
 	}
 
@@ -544,7 +547,7 @@ int cmd_claim(const struct vfioctl *ctx, int argc, char **argv)
 	/* An inherited SIG_IGN would make the kernel reap PROGRAM behind our back and never
 	 * send SIGCHLD. The child gets the inherited disposition back. */
 	if (sigaction(SIGCHLD, &(struct sigaction){.sa_handler = SIG_DFL}, &saved_chld) < 0) {
-		fail("sigaction: %m");
+		print_error("sigaction: %m");
 		goto out;
 	}
 
@@ -555,12 +558,12 @@ int cmd_claim(const struct vfioctl *ctx, int argc, char **argv)
 	sigaddset(&mask, SIGTERM);
 	sigaddset(&mask, SIGHUP);
 	if (sigprocmask(SIG_BLOCK, &mask, &saved) < 0) {
-		fail("sigprocmask: %m");
+		print_error("sigprocmask: %m");
 		goto out;
 	}
 	sfd = signalfd(-1, &mask, SFD_CLOEXEC);
 	if (sfd < 0) {
-		fail("signalfd: %m");
+		print_error("signalfd: %m");
 		goto out;
 	}
 
@@ -568,7 +571,7 @@ int cmd_claim(const struct vfioctl *ctx, int argc, char **argv)
 	fflush(NULL);
 	pid = fork();
 	if (pid < 0) {
-		fail("fork: %m");
+		print_error("fork: %m");
 		goto out;
 	}
 	if (pid == 0)
