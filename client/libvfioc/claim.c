@@ -68,7 +68,7 @@ static void claim_send_release(struct vfioc_claim *claim)
 	_cleanup_bus_message_ sd_bus_message *m = NULL;
 	int r;
 
-	if (!claim->path || !sd_bus_is_open(claim->client->bus))
+	if (!claim->path || sd_bus_is_open(claim->client->bus) <= 0)
 		return;
 	r = sd_bus_message_new_method_call(claim->client->bus, &m, claim->client->destination,
 					   claim->path, VFIOC_CLAIM_INTERFACE, "Release");

@@ -282,7 +282,7 @@ VFIOC_EXPORT int vfioc_client_dispatch(struct vfioc_client *client, int timeout_
 	}
 	if (n < 0)
 		return n;
-	if (!sd_bus_is_open(client->bus))
+	if (sd_bus_is_open(client->bus) <= 0)
 		return client_errorf(client, -ENOTCONN, NULL, "the broker closed the connection");
 	return n;
 }

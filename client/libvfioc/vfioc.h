@@ -23,7 +23,8 @@
  *  - Thread safety: a vfioc_client and all the claims made through it form
  *    one unit that must not be used from two threads at once. Separate
  *    clients are independent. vfioc_set_log_fn() is process-wide: call it
- *    before creating clients.
+ *    before creating clients. After fork() only the parent may use a client
+ *    (calls in the child fail with -ECHILD); the fds work in both, as any fd.
  *
  * Errors of the broker are D-Bus errors; the library maps them to errno
  * values as follows and keeps the name and message of the last failure for

@@ -14,6 +14,7 @@
 #include <sys/mman.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 
 #include "fake-broker.h"
 #include "tap.h"
@@ -457,6 +458,32 @@ static void test_claim_options_size(struct vfioc_client *c)
 	CHECK(strv_length(calls) == 2 && streq(calls[0], "Claim 0000:00:05.0 dma-mode=brokered"));
 }
 
+/* A forked child cannot use the client (sd-bus refuses), may free its copy of the claim, and
+ * leaves the parent's claim alone. */
+static void test_fork(struct vfioc_client *c)
+{
+	struct vfioc_claim *claim = NULL;
+	int status;
+	pid_t pid;
+
+	CHECK(vfioc_claim(c, (const char *[]){"0000:00:08.0"}, 1, NULL, &claim) == 0);
+	if (!claim)
+		return;
+	set_claim_id(claim);
+	fflush(NULL);
+	pid = fork();
+	if (pid == 0) {
+		int r = vfioc_claim_set_irqs(claim, "0000:00:08.0", 0, 1);
+		vfioc_claim_free(claim);
+		vfioc_client_free(c);
+		_exit(r == -ECHILD ? 0 : 1);
+	}
+	CHECK(waitpid(pid, &status, 0) == pid && WIFEXITED(status) && WEXITSTATUS(status) == 0);
+	CHECK(vfioc_claim_set_irqs(claim, "0000:00:08.0", 0, 1) == 0);
+	CHECK(vfioc_claim_release(claim) == 0);
+	expect_calls("Claim 0000:00:08.0", "SetIrqs # 0000:00:08.0 0 1", "Release #");
+}
+
 /* Closing the connection ends the claims it holds; the client outlives vfioc_client_free()
  * while a claim still refers to it. */
 static void test_disconnect(void)
@@ -530,6 +557,7 @@ int main(void)
 		test_claim_container(c);
 		test_claim_errors(c);
 		test_claim_options_size(c);
+		test_fork(c);
 		vfioc_client_free(c);
 	}
 	test_disconnect_releases();
