@@ -308,8 +308,11 @@ run_console() {
 	if [ "$VM_MODE" = demo ]; then
 		"$SOURCE_DIR/tests/vm/guest-demo.sh"
 	else
-		say "interactive shell; exit it to power off"
-		setsid -c bash -i <>/dev/ttyS0 >&0 2>&0
+		say "interactive shell with lib.sh loaded; exit it to power off"
+		# lib.sh turns on set -e, which would end an interactive shell at
+		# the first failing command
+		printf '%s\n' ". \"\$VM_LIB\"" "set +euo pipefail" "trap - ERR" >"$STATE/shellrc"
+		setsid -c bash --rcfile "$STATE/shellrc" -i <>/dev/ttyS0 >&0 2>&0
 	fi
 	rc=$?
 	cd / || return
