@@ -31,7 +31,8 @@ Client *client_free(Client *c)
 		c->manager->n_clients--;
 		manager_notify_status(c->manager);
 	}
-	log_debug("Client %s gone", c->label);
+	if (c->label[0])
+		log_debug("Client %s gone", c->label);
 
 	c->free_source = sd_event_source_unref(c->free_source);
 	c->track = sd_bus_track_unref(c->track);
@@ -173,7 +174,9 @@ int client_new_peer(Manager *m, int fd, Client **ret)
 		return r;
 	r = sd_bus_start(c->bus);
 	if (r < 0)
-		return log_warning_errno(r, "Cannot start connection of %s: %m", c->label);
+		/* A peer that hangs up at once (a liveness probe) is no reason to warn. */
+		return log_full_errno(r == -ECONNRESET || r == -EPIPE ? LOG_DEBUG : LOG_WARNING, r,
+				      "Cannot start connection of %s: %m", c->label);
 
 	log_debug("Peer connected: %s", c->label);
 	manager_notify_status(m);
@@ -197,7 +200,8 @@ static int system_bus_client_new(Manager *m, sd_bus_message *msg, Client **ret, 
 {
 	_cleanup_(client_freep) Client *c = NULL;
 	_cleanup_(sd_bus_creds_unrefp) sd_bus_creds *creds = NULL;
-	const uint64_t needed = SD_BUS_CREDS_UID | SD_BUS_CREDS_PID;
+	/* dbus-daemon's UnixUserID (the uid that authenticated) arrives as the EUID. */
+	const uint64_t needed = SD_BUS_CREDS_EUID | SD_BUS_CREDS_PID;
 	const gid_t *gids = NULL;
 	uint64_t augmented;
 	int r, n;
@@ -217,7 +221,7 @@ static int system_bus_client_new(Manager *m, sd_bus_message *msg, Client **ret, 
 		return sd_bus_error_setf(error, VFIOD_ERROR_LIMIT_EXCEEDED,
 					 "Too many clients are connected.");
 	c->bus = m->system_bus;
-	r = sd_bus_creds_get_uid(creds, &c->uid);
+	r = sd_bus_creds_get_euid(creds, &c->uid);
 	if (r >= 0)
 		r = sd_bus_creds_get_pid(creds, &c->pid);
 	if (r < 0)

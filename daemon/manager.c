@@ -182,9 +182,8 @@ int manager_connect_system_bus(Manager *m)
 {
 	int r;
 
+	/* sd_bus_open_system() starts the connection with fd passing already negotiated. */
 	r = sd_bus_open_system(&m->system_bus);
-	if (r >= 0)
-		r = sd_bus_negotiate_fds(m->system_bus, 1);
 	if (r >= 0)
 		r = manager_add_bus_objects(m, m->system_bus, false);
 	if (r >= 0)
