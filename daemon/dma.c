@@ -134,6 +134,10 @@ int dma_memfd_check(int fd, uint64_t offset, uint64_t size, uint64_t align, char
 	if (seals < 0)
 		return fail(ret_reason, -EBADF,
 			    "the fd is not a memfd (create it with memfd_create)");
+	if ((seals & F_SEAL_SEAL) && !(seals & F_SEAL_SHRINK))
+		return fail(ret_reason, -EBADF,
+			    "the fd cannot be sealed: it is not a memfd created with "
+			    "MFD_ALLOW_SEALING");
 	if (!(seals & F_SEAL_SHRINK))
 		return fail(ret_reason, -EBADF,
 			    "the memfd is not sealed with F_SEAL_SHRINK (add it with "

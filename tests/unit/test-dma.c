@@ -116,7 +116,9 @@ static void check_memfd(void)
 	/* A memfd without sealing support reports F_SEAL_SEAL only. */
 	fd = memfd_create("nosealing", MFD_CLOEXEC);
 	CHECK(fd >= 0 && ftruncate(fd, 0x1000) == 0);
-	CHECK(dma_memfd_check(fd, 0, 0x1000, 0x1000, NULL) == -EBADF);
+	CHECK(dma_memfd_check(fd, 0, 0x1000, 0x1000, &reason) == -EBADF);
+	CHECK(reason && strstr(reason, "MFD_ALLOW_SEALING"));
+	free(reason);
 	close(fd);
 
 	file = mkstemp(path);
