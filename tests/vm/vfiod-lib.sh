@@ -16,7 +16,8 @@ start_broker() {
 }
 
 # Runs a probe that claims DEVICE as UID and keeps holding it; sets HOLDER_PID
-# (the pid vfiod sees: the subshell execs setpriv, which execs the probe).
+# (the pid vfiod sees: the subshell execs setpriv, which execs the probe) and
+# HOLDER_CLAIM (the claim's object path).
 start_holder() { # UID DEVICE
 	local uid=$1 device=$2
 	rm -f /tmp/holder.out
@@ -24,7 +25,10 @@ start_holder() { # UID DEVICE
 		"$PROBE" claim "$device" --hold >/tmp/holder.out 2>&1) &
 	HOLDER_PID=$!
 	for _ in $(seq 100); do
-		grep -q '^holding' /tmp/holder.out 2>/dev/null && return 0
+		if grep -q '^holding' /tmp/holder.out 2>/dev/null; then
+			HOLDER_CLAIM=$(sed -n 's/^claimed \([^ ]*\) .*/\1/p' /tmp/holder.out)
+			return 0
+		fi
 		kill -0 "$HOLDER_PID" 2>/dev/null || break
 		sleep 0.05
 	done

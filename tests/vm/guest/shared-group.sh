@@ -14,6 +14,10 @@ bind_vfio "$SHARED_NIC"
 start_holder 1001 "$SHARED_EDU"
 group=$(group_of "$SHARED_EDU")
 busctl --address="$VFIOD_ADDRESS" get-property io.vfiod.Broker1 \
-	/io/vfiod/Broker1/claim/2 io.vfiod.Broker1.Claim IommuGroups | grep -qw "$group" ||
+	"$HOLDER_CLAIM" io.vfiod.Broker1.Claim IommuGroups | grep -qw "$group" ||
 	fail "claim does not list group $group"
+# The whole group is held: the other function cannot be claimed by anyone else.
+out=$(run_as 1002 1002 "$PROBE" claim "$SHARED_NIC") && fail "claimed a held group's member"
+echo "$out"
+grep -q "io.vfiod.Error.Busy" <<<"$out" || fail "expected Busy for the other member"
 stop_holder
