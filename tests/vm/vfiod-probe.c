@@ -27,9 +27,9 @@
 #include <systemd/sd-bus.h>
 #include <unistd.h>
 
-#define BROKER_PATH "/io/vfiod/Broker1"
+#define BROKER_PATH   "/io/vfiod/Broker1"
 #define MANAGER_IFACE "io.vfiod.Broker1.Manager"
-#define CLAIM_IFACE "io.vfiod.Broker1.Claim"
+#define CLAIM_IFACE   "io.vfiod.Broker1.Claim"
 
 static const char *address = "unix:path=/run/vfiod/broker.sock";
 static const char *destination; /* set with --system */
@@ -133,7 +133,8 @@ static int claim(sd_bus *bus, char **devices, size_t n, const char *mode, Claim 
 
 	memset(c, 0, sizeof(*c));
 	c->device_fd = c->container_fd = -1;
-	r = sd_bus_message_new_method_call(bus, &m, destination, BROKER_PATH, MANAGER_IFACE, "Claim");
+	r = sd_bus_message_new_method_call(bus, &m, destination, BROKER_PATH, MANAGER_IFACE,
+					   "Claim");
 	if (r >= 0)
 		r = sd_bus_message_open_container(m, 'a', "s");
 	for (size_t i = 0; r >= 0 && i < n; i++)
@@ -320,17 +321,17 @@ static int cmd_map_refusals(sd_bus *bus, int argc, char **argv)
 
 	failures += expect_map(bus, &c, "unsealed memfd", "io.vfiod.Error.BadMemfd", unsealed, 0,
 			       mib, 0x100000);
-	failures += expect_map(bus, &c, "pipe", "io.vfiod.Error.BadMemfd", pipefd[0], 0, mib,
-			       0x100000);
-	failures += expect_map(bus, &c, "regular file", "io.vfiod.Error.BadMemfd", file, 0, mib,
-			       0x100000);
+	failures +=
+	    expect_map(bus, &c, "pipe", "io.vfiod.Error.BadMemfd", pipefd[0], 0, mib, 0x100000);
+	failures +=
+	    expect_map(bus, &c, "regular file", "io.vfiod.Error.BadMemfd", file, 0, mib, 0x100000);
 	failures += expect_map(bus, &c, "IOVA in the MSI window", "io.vfiod.Error.BadIova", sealed,
 			       0, mib, 0xfee00000);
 	failures += expect_map(bus, &c, "IOVA beyond the reported ranges", "io.vfiod.Error.BadIova",
 			       sealed, 0, mib, c.ranges[c.n_ranges - 1][1] + 1);
 	failures += expect_map(bus, &c, "first mapping", NULL, sealed, 0, mib, 0x100000);
-	failures += expect_map(bus, &c, "overlapping mapping", "io.vfiod.Error.BadIova", sealed, mib,
-			       mib, 0x180000);
+	failures += expect_map(bus, &c, "overlapping mapping", "io.vfiod.Error.BadIova", sealed,
+			       mib, mib, 0x180000);
 	failures += expect_map(bus, &c, "adjacent mapping", NULL, sealed, mib, mib, 0x200000);
 
 	/* A buffer larger than what is left of the quota. */
@@ -393,7 +394,8 @@ int main(int argc, char **argv)
 		argv++;
 	}
 	if (argc < 2) {
-		fprintf(stderr, "usage: vfiod-probe [--address ADDR] claim|map-refusals|cycle ...\n");
+		fprintf(stderr,
+			"usage: vfiod-probe [--address ADDR] claim|map-refusals|cycle ...\n");
 		return 2;
 	}
 	bus = connect_broker();
