@@ -1,11 +1,36 @@
 #!/bin/bash
-# The demo, run in the VM by demo.sh with its output on the terminal. Starts
-# from the same state as every guest test (lib.sh's device plan).
-# shellcheck source=tests/vm/lib.sh
-. "$VM_LIB"
+# The demo, run in the VM by demo.sh with its output on the terminal: vfiod
+# brokers a real edu device (vfio-pci, virtual Intel IOMMU) to unprivileged
+# users. Starts from the same state as every guest test (lib.sh's plan).
+# shellcheck source=tests/vm/vfiod-lib.sh
+. "$SOURCE_DIR/tests/vm/vfiod-lib.sh"
 
-# TODO: placeholder. The demo client (examples/edu-demo: vfiod running, the
-# client claiming an edu device through it as an unprivileged uid) replaces
-# this raw, root-only VFIO probe.
-echo "demo: raw VFIO on $EDU1 as root (placeholder for the vfiod demo client)"
-"$BUILD_DIR/tests/vm/raw-vfio-probe" --irq --dma "$EDU1"
+say() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
+show() { printf '$ %s\n' "$*"; "$@"; }
+
+say "The host: edu devices bound to vfio-pci; /dev/vfio is root's only"
+ls -l /dev/vfio
+say "The policy vfiod enforces ($VFIOD_CONFIG)"
+grep -v '^#' "$VFIOD_CONFIG" | sed '/^$/d'
+
+say "vfiod starts (private socket /run/vfiod/broker.sock)"
+start_vfiod --no-system-bus --config "$VFIOD_CONFIG"
+show busctl --address="$VFIOD_ADDRESS" introspect io.vfiod.Broker1 /io/vfiod/Broker1 io.vfiod.Broker1.Manager
+
+say "uid 1001 drives $EDU1 with container DMA (its own VFIO_IOMMU_MAP_DMA)"
+run_as 1001 1001 "$BUILD_DIR/examples/edu-demo" --dma container "$EDU1"
+
+say "uid 1002 drives $EDU2 with brokered DMA (vfiod maps its sealed memfds)"
+run_as 1002 1002 "$BUILD_DIR/examples/edu-demo" --dma brokered "$EDU2"
+
+say "uid 1003 has no rule: refused, with the reason"
+run_as 1003 1003 "$BUILD_DIR/examples/edu-demo" "$EDU1" || true
+
+say "vfioctl claim hands the fds to any program (here: a shell that lists them)"
+run_as 1001 1001 "$BUILD_DIR/client/vfioctl/vfioctl" claim --irq "$EDU3:msi:1" "$EDU3" -- \
+	sh -c 'env | grep ^VFIOD_ | sort; ls -l /proc/$$/fd | sed -n "s/.* \([3-9]\) -> /  fd \1 -> /p"'
+
+say "vfiod's log"
+cat "$VM_ARTIFACTS/vfiod.log" | sed 's/^<[0-9]>//; s/ (\.\..*)$//'
+stop_vfiod
+say "Done: every claim was released and scrubbed; vfiod exited cleanly."
