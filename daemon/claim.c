@@ -17,13 +17,6 @@
 #include "sysfs.h"
 #include "vfio-device.h"
 
-/* The drivers a claimed device may be bound to. */
-static bool driver_is_vfio(const char *driver)
-{
-	return driver && (streq(driver, "vfio-pci") || strstr(driver, "vfio_pci") ||
-			  strstr(driver, "vfio-pci"));
-}
-
 ClaimDevice *claim_find_device(Claim *c, const char *address)
 {
 	for (size_t i = 0; i < c->n_devices; i++)
@@ -148,7 +141,7 @@ static int claim_check_device(Client *client, const char *address, PciDeviceInfo
 		return sd_bus_error_setf(error, VFIOD_ERROR_FAILED, "Cannot read %s from sysfs: %s",
 					 address, strerror(-r));
 
-	if (!driver_is_vfio(info.driver)) {
+	if (!driver_is_vfio_pci(info.driver)) {
 		r = sd_bus_error_setf(error, VFIOD_ERROR_NOT_VFIO_DEVICE,
 				      "%s is %s%s, not to vfio-pci; an administrator must bind it "
 				      "to vfio-pci first.",

@@ -30,17 +30,19 @@ static bool endswith(const char *s, const char *suffix)
  * Being generous costs nothing in safety: the kernel still refuses to attach a
  * group that is not viable (EBUSY), this check only lets us say why earlier.
  */
+bool driver_is_vfio_pci(const char *driver)
+{
+	return driver && (streq(driver, "vfio-pci") || endswith(driver, "_vfio_pci") ||
+			  endswith(driver, "-vfio-pci"));
+}
+
 bool driver_keeps_group_viable(const char *driver)
 {
-	if (!driver)
+	if (!driver || driver_is_vfio_pci(driver))
 		return true;
-	if (streq(driver, "vfio-pci") || streq(driver, "pci-stub") || streq(driver, "pcieport"))
+	if (streq(driver, "pci-stub") || streq(driver, "pcieport"))
 		return true;
-	if (startswith(driver, "vfio-") || startswith(driver, "vfio_"))
-		return true;
-	if (endswith(driver, "_vfio_pci") || endswith(driver, "-vfio-pci"))
-		return true;
-	return false;
+	return startswith(driver, "vfio-") || startswith(driver, "vfio_");
 }
 
 int iommu_group_check_viable(int root_fd, int group, char **ret_reason)

@@ -9,6 +9,9 @@
 
 #include <stdbool.h>
 
+/* True for vfio-pci and its variant drivers (mlx5_vfio_pci, ...): a device VFIO can hand out. */
+bool driver_is_vfio_pci(const char *driver);
+
 /*
  * True when a member bound to `driver` (NULL: unbound) keeps its group viable:
  * vfio-pci, pci-stub, pcieport, names starting with "vfio-" or "vfio_" (the

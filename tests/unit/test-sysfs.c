@@ -610,6 +610,14 @@ static void test_driver_names(void)
 			fprintf(stderr, "\"%s\" should not keep a group viable\n", host[i]);
 			test_failures++;
 		}
+	/* Only vfio-pci and its variants make a device VFIO can hand out. */
+	CHECK(!driver_is_vfio_pci(NULL));
+	CHECK(driver_is_vfio_pci("vfio-pci"));
+	CHECK(driver_is_vfio_pci("mlx5_vfio_pci"));
+	CHECK(!driver_is_vfio_pci("pci-stub"));
+	CHECK(!driver_is_vfio_pci("pcieport"));
+	CHECK(!driver_is_vfio_pci("vfio-platform"));
+	CHECK(!driver_is_vfio_pci("my_vfio_pci_helper"));
 }
 
 static void test_names(void)
