@@ -16,7 +16,9 @@
 #include "claim.h"
 #include "client.h"
 #include "config.h"
+#include "group.h"
 #include "log.h"
+#include "sysfs.h"
 
 int manager_new(const char *root, Manager **ret)
 {
@@ -89,6 +91,45 @@ int manager_load_policy(Manager *m)
 	m->policy = p;
 	log_info("Policy loaded from %s and %s/*.conf: %zu rule(s)", m->config_path, m->policy_dir,
 		 p->n_rules);
+	return 0;
+}
+
+static int compare_int(const void *a, const void *b)
+{
+	int x = *(const int *)a, y = *(const int *)b;
+	return (x > y) - (x < y);
+}
+
+int manager_log_inventory(Manager *m)
+{
+	PciDeviceInfo *devices = NULL;
+	_cleanup_free_ int *groups = NULL;
+	size_t n = 0, n_vfio = 0, n_groups = 0;
+	int r;
+
+	/* sysfs only: enumeration never opens a device. */
+	r = sysfs_enumerate_pci(m->root_fd, &devices, &n);
+	if (r < 0)
+		return log_warning_errno(r, "Cannot enumerate PCI devices: %m");
+	groups = calloc(n ? n : 1, sizeof(int));
+	if (!groups) {
+		pci_device_info_array_free(devices, n);
+		return log_oom();
+	}
+	for (size_t i = 0; i < n; i++) {
+		if (!driver_is_vfio_pci(devices[i].driver) || devices[i].iommu_group < 0)
+			continue;
+		log_debug("VFIO device %s (%04x:%04x) in IOMMU group %d", devices[i].address,
+			  devices[i].vendor_id, devices[i].device_id, devices[i].iommu_group);
+		groups[n_vfio++] = devices[i].iommu_group;
+	}
+	qsort(groups, n_vfio, sizeof(int), compare_int);
+	for (size_t i = 0; i < n_vfio; i++)
+		if (i == 0 || groups[i] != groups[i - 1])
+			n_groups++;
+	log_info("%zu PCI device(s), %zu bound to vfio-pci in %zu IOMMU group(s)", n, n_vfio,
+		 n_groups);
+	pci_device_info_array_free(devices, n);
 	return 0;
 }
 

@@ -51,6 +51,9 @@ Manager *manager_free(Manager *m);
 /* Loads config_path and policy_dir into m->policy; on error keeps the old policy. */
 int manager_load_policy(Manager *m);
 
+/* Reads the PCI devices from sysfs (opening none) and logs what vfiod can broker. */
+int manager_log_inventory(Manager *m);
+
 /* Serves the private socket: takes a socket-activated fd, or binds socket_path. */
 int manager_listen(Manager *m, const char *socket_path);
 
