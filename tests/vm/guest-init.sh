@@ -137,6 +137,20 @@ children() {
 	done
 }
 
+# Source and build trees under /tmp, /var/tmp or /run are bound in by the
+# initramfs (CI may clone there): the reset must leave their top entries alone.
+KEEP=()
+for d in "$SOURCE_DIR" "$BUILD_DIR"; do
+	case $d in
+	/tmp/* | /var/tmp/* | /run/*)
+		rel=${d#/tmp/}
+		[ "$rel" != "$d" ] || rel=${d#/var/tmp/}
+		[ "$rel" != "$d" ] || rel=${d#/run/}
+		KEEP+=("${d%"/$rel"}/${rel%%/*}")
+		;;
+	esac
+done
+
 # Back to the start state: empty /tmp, /var/tmp, /dev/shm and /run (but
 # /run/vmtest), a fresh writable overlay on /etc, the device plan. A test that
 # leaves a mount under them makes this fail (find cannot remove it). Only
@@ -147,10 +161,10 @@ reset_state() {
 	if etc_dirty; then
 		fresh_etc || return 1
 	fi
-	children /tmp
-	children /var/tmp
+	children /tmp "${KEEP[@]}"
+	children /var/tmp "${KEEP[@]}"
 	children /dev/shm
-	children /run /run/vmtest
+	children /run /run/vmtest "${KEEP[@]}"
 	children "$STATE" "$RESULTS" "$STATE/etc" "$STATE/etc.stamp" "$VM_ARTIFACTS" "$STATE/guest-init.trace"
 	children "$VM_ARTIFACTS"
 	if [ ${#dirty[@]} -gt 0 ]; then

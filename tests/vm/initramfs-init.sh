@@ -31,6 +31,10 @@ mkdir -p /newroot
 mount -t 9p -o ro,trans=virtio,version=9p2000.L,msize=512000,cache=loose hostroot /newroot ||
 	die "cannot mount the host root (9p tag hostroot)"
 
+# An untouched view of the host root, for trees the tmpfs mounts below hide.
+mkdir -p /hostroot
+mount --bind /newroot /hostroot || die "cannot bind the host root"
+
 for d in /tmp /run /var/tmp /dev; do
 	[ -d "/newroot$d" ] || die "the host root has no $d"
 done
@@ -49,6 +53,17 @@ conf=/newroot/run/vmtest/results/vm.conf
 # shellcheck disable=SC1090
 . "$conf"
 [ -n "$SOURCE_DIR" ] || die "SOURCE_DIR not set in vm.conf"
+# A source or build tree under /tmp, /var/tmp or /run (CI may clone there) is
+# bound back over the guest's tmpfs from the untouched view.
+for dir in "$SOURCE_DIR" "$BUILD_DIR"; do
+	case $dir in
+	/tmp/* | /var/tmp/* | /run/*)
+		mkdir -p "/newroot$dir" && mount --bind "/hostroot$dir" "/newroot$dir" ||
+			die "cannot bind $dir into the guest"
+		;;
+	esac
+done
+umount /hostroot || die "cannot unmount the host root view"
 init="$SOURCE_DIR/tests/vm/guest-init.sh"
 [ -x "/newroot$init" ] || die "no executable $init on the host root"
 
