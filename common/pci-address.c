@@ -3,13 +3,12 @@
 
 #include <string.h>
 
+#include "util.h"
+
+/* sysfs writes addresses in lower case only, so upper case is refused. */
 static int hex_value(char c)
 {
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	return -1;
+	return c >= 'A' && c <= 'F' ? -1 : unhexchar(c);
 }
 
 bool pci_address_is_valid(const char *s)

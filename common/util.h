@@ -124,3 +124,15 @@ static inline const char *startswith(const char *s, const char *prefix)
 	size_t n = strlen(prefix);
 	return strncmp(s, prefix, n) == 0 ? s + n : NULL;
 }
+
+/* The value of a hex digit of either case, or -1. */
+static inline int unhexchar(char c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	return -1;
+}

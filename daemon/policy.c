@@ -207,17 +207,6 @@ static void parser_done(Parser *p)
 
 /* ---- values ---- */
 
-static int hex_digit(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
 /* Exactly n hex digits, the whole string. */
 static bool parse_hex(const char *s, size_t n, uint32_t *ret)
 {
@@ -226,7 +215,7 @@ static bool parse_hex(const char *s, size_t n, uint32_t *ret)
 	if (strlen(s) != n)
 		return false;
 	for (size_t i = 0; i < n; i++) {
-		int d = hex_digit(s[i]);
+		int d = unhexchar(s[i]);
 		if (d < 0)
 			return false;
 		v = v << 4 | (uint32_t)d;

@@ -251,17 +251,6 @@ static int read_attr(int dir_fd, const char *name, char *buf, size_t size)
 	return 0;
 }
 
-static int hex_digit(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
 /* Exactly "0x" and `digits` hex digits. */
 static int parse_hex(const char *s, size_t digits, uint32_t *ret)
 {
@@ -270,7 +259,7 @@ static int parse_hex(const char *s, size_t digits, uint32_t *ret)
 	if (s[0] != '0' || s[1] != 'x' || strlen(s) != 2 + digits)
 		return -EIO;
 	for (size_t i = 0; i < digits; i++) {
-		int d = hex_digit(s[2 + i]);
+		int d = unhexchar(s[2 + i]);
 
 		if (d < 0)
 			return -EIO;
