@@ -412,6 +412,19 @@ static int device_create(int fd, const Device *dev)
 	return symlink_at(fd, path, target);
 }
 
+/* Puts a new device into its IOMMU group (if any) and binds its driver (if any). */
+static int device_attach(int fd, const Device *dev, int iommu_group, const char *driver)
+{
+	int r;
+
+	if (iommu_group >= 0) {
+		r = device_set_group(fd, dev, iommu_group);
+		if (r < 0)
+			return r;
+	}
+	return driver ? device_bind(fd, dev, driver) : 0;
+}
+
 int fixture_add_pci_device(const char *root, const char *address, uint16_t vendor, uint16_t device,
 			   uint16_t subsystem_vendor, uint16_t subsystem_device,
 			   uint32_t class_code, const char *driver, int iommu_group, int numa_node)
@@ -449,12 +462,7 @@ int fixture_add_pci_device(const char *root, const char *address, uint16_t vendo
 	    (r = write_at(dev_fd, "driver_override", "(null)\n")) < 0)
 		return r;
 
-	if (iommu_group >= 0) {
-		r = device_set_group(fd, &dev, iommu_group);
-		if (r < 0)
-			return r;
-	}
-	return driver ? device_bind(fd, &dev, driver) : 0;
+	return device_attach(fd, &dev, iommu_group, driver);
 }
 
 int fixture_set_driver(const char *root, const char *address, const char *driver)
@@ -550,12 +558,7 @@ int fixture_add_platform_device(const char *root, const char *name, const char *
 	r = device_create(fd, &dev);
 	if (r < 0)
 		return r;
-	if (iommu_group >= 0) {
-		r = device_set_group(fd, &dev, iommu_group);
-		if (r < 0)
-			return r;
-	}
-	return driver ? device_bind(fd, &dev, driver) : 0;
+	return device_attach(fd, &dev, iommu_group, driver);
 }
 
 int fixture_write_file(const char *root, const char *path, const char *contents)
