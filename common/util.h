@@ -26,6 +26,13 @@ static inline void freep(void *p)
 }
 #define _cleanup_free_ _cleanup_(freep)
 
+/* Frees p and returns NULL, for "x = mfree(x)". */
+static inline void *mfree(void *p)
+{
+	free(p);
+	return NULL;
+}
+
 static inline void fclosep(FILE **f)
 {
 	if (*f)

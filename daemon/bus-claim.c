@@ -198,6 +198,23 @@ static int property_get_holder(sd_bus *bus, const char *path, const char *interf
 	return sd_bus_message_append(reply, "u", v);
 }
 
+int bus_append_holder(sd_bus_message *reply, Claim *c)
+{
+	Client *holder = c ? c->client : NULL;
+	int r;
+
+	r = sd_bus_message_open_container(reply, 'a', "{sv}");
+	if (r < 0 || !holder)
+		return r < 0 ? r : sd_bus_message_close_container(reply);
+	r = sd_bus_message_append(reply, "{sv}{sv}{sv}", "uid", "u", (uint32_t)holder->uid, "pid",
+				  "u", (uint32_t)holder->pid, "claim", "o", c->path);
+	if (r >= 0 && holder->unit)
+		r = sd_bus_message_append(reply, "{sv}", "unit", "s", holder->unit);
+	if (r >= 0 && holder->cgroup)
+		r = sd_bus_message_append(reply, "{sv}", "cgroup", "s", holder->cgroup);
+	return r < 0 ? r : sd_bus_message_close_container(reply);
+}
+
 static int property_get_dma_mode(sd_bus *bus, const char *path, const char *interface,
 				 const char *property, sd_bus_message *reply, void *userdata,
 				 sd_bus_error *error)

@@ -9,10 +9,22 @@
 #define BROKER_BUS_NAME		 "io.vfiod.Broker1"
 #define BROKER_PATH		 "/io/vfiod/Broker1"
 #define BROKER_CLAIM_PREFIX	 "/io/vfiod/Broker1/claim"
+#define BROKER_DEVICE_PREFIX	 "/io/vfiod/Broker1/device"
+#define BROKER_GROUP_PREFIX	 "/io/vfiod/Broker1/group"
 #define BROKER_MANAGER_INTERFACE "io.vfiod.Broker1.Manager"
 #define BROKER_CLAIM_INTERFACE	 "io.vfiod.Broker1.Claim"
+#define BROKER_DEVICE_INTERFACE	 "io.vfiod.Broker1.Device"
+#define BROKER_GROUP_INTERFACE	 "io.vfiod.Broker1.IommuGroup"
 
 int bus_manager_add(sd_bus *bus, Manager *m);
 int bus_claim_add(sd_bus *bus, Manager *m);
+int bus_device_add(sd_bus *bus, Manager *m);
+int bus_group_add(sd_bus *bus, Manager *m);
+
+/* The holder of a claim as a{sv} (uid, pid, unit, cgroup, claim); empty for NULL. */
+int bus_append_holder(sd_bus_message *reply, Claim *c);
+
+/* The object path of IOMMU group `group`; the caller frees it. */
+int bus_group_path(int group, char **ret);
 /* On a peer connection: answers the org.freedesktop.DBus calls busctl makes. */
 int bus_peer_driver_add(sd_bus *bus);

@@ -11,6 +11,8 @@
 #include <sys/resource.h>
 
 #include "bus-error.h"
+#include "bus-notify.h"
+#include "bus-objects.h"
 #include "client.h"
 #include "group.h"
 #include "log.h"
@@ -100,9 +102,11 @@ Claim *claim_free(Claim *c)
 		c->client->n_devices -= c->n_devices;
 	}
 	if (c->path) {
+		bus_notify_claim_removed(c->manager, c);
 		LIST_REMOVE(claims, c->manager->claims, c);
 		c->manager->n_claims--;
 		manager_notify_status(c->manager);
+		bus_notify_holder_changed(c->manager, c);
 	}
 	free(c->devices);
 	free(c->groups);
@@ -384,7 +388,7 @@ int claim_new(Client *client, char **addresses, DmaMode requested_mode, Claim **
 	}
 
 	c->id = ++m->next_claim_id;
-	if (asprintf(&c->path, "/io/vfiod/Broker1/claim/%" PRIu64, c->id) < 0) {
+	if (asprintf(&c->path, BROKER_CLAIM_PREFIX "/%" PRIu64, c->id) < 0) {
 		c->path = NULL;
 		r = -ENOMEM;
 		goto finish;
@@ -396,6 +400,8 @@ int claim_new(Client *client, char **addresses, DmaMode requested_mode, Claim **
 	client->n_claims++;
 	client->n_devices += c->n_devices;
 	manager_notify_status(m);
+	bus_notify_claim_added(m, c);
+	bus_notify_holder_changed(m, c);
 
 	log_info("Claim %" PRIu64 ": %s got %zu device(s) starting with %s, %s DMA, quota %" PRIu64,
 		 c->id, client->label, c->n_devices, c->devices[0].address,

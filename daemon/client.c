@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
+#include <systemd/sd-login.h>
 
 #include "bus-error.h"
 #include "claim.h"
@@ -39,6 +40,8 @@ Client *client_free(Client *c)
 	if (c->transport == CLIENT_PEER)
 		c->bus = sd_bus_flush_close_unref(c->bus);
 	free(c->bus_name);
+	free(c->unit);
+	free(c->cgroup);
 	free(c->supplementary_gids);
 	safe_close(c->pidfd);
 	free(c);
@@ -69,6 +72,23 @@ static int client_alloc(Manager *m, ClientTransport transport, Client **ret)
 static void client_set_label(Client *c)
 {
 	snprintf(c->label, sizeof(c->label), "uid=%u pid=%d", (unsigned)c->uid, (int)c->pid);
+}
+
+/*
+ * The unit and cgroup of the client's process, shown to admins as the holder.
+ * Read from /proc by pid, so they are dropped again when a pidfd says the
+ * process is gone (the pid may already name another process).
+ */
+static void client_read_placement(Client *c)
+{
+	if (sd_pid_get_cgroup(c->pid, &c->cgroup) < 0)
+		c->cgroup = NULL;
+	if (sd_pid_get_unit(c->pid, &c->unit) < 0 && sd_pid_get_user_unit(c->pid, &c->unit) < 0)
+		c->unit = NULL;
+	if (c->pidfd >= 0 && syscall(SYS_pidfd_send_signal, c->pidfd, 0, NULL, 0) < 0) {
+		c->cgroup = mfree(c->cgroup);
+		c->unit = mfree(c->unit);
+	}
 }
 
 static int on_free_deferred(sd_event_source *s, void *userdata)
@@ -143,6 +163,7 @@ int client_new_peer(Manager *m, int fd, Client **ret)
 	if (r < 0)
 		return log_warning_errno(r, "Refusing connection without peer credentials: %m");
 	client_set_label(c);
+	client_read_placement(c);
 
 	r = sd_id128_randomize(&server_id);
 	if (r < 0)
@@ -238,6 +259,7 @@ static int system_bus_client_new(Manager *m, sd_bus_message *msg, Client **ret, 
 		}
 	}
 	client_set_label(c);
+	client_read_placement(c);
 
 	c->bus_name = strdup(sd_bus_message_get_sender(msg));
 	if (!c->bus_name)

@@ -35,6 +35,9 @@ struct Client {
 	gid_t *supplementary_gids;
 	size_t n_supplementary_gids;
 	char label[64]; /* "uid=1001 pid=345" for messages */
+	/* Where the process runs, for admins only (never for decisions); NULL when unknown. */
+	char *unit;
+	char *cgroup;
 
 	Claim *claims;
 	unsigned n_claims;

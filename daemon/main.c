@@ -142,7 +142,9 @@ int main(int argc, char *argv[])
 	r = manager_load_policy(m);
 	if (r < 0)
 		goto finish;
-	(void)manager_log_inventory(m);
+	r = manager_load_devices(m);
+	if (r < 0)
+		goto finish;
 	r = manager_listen(m, o.socket_path);
 	if (r < 0)
 		goto finish;

@@ -16,6 +16,7 @@
 #include "claim.h"
 #include "client.h"
 #include "config.h"
+#include "device.h"
 #include "group.h"
 #include "log.h"
 #include "sysfs.h"
@@ -67,6 +68,7 @@ Manager *manager_free(Manager *m)
 	safe_close(m->listen_fd);
 	m->system_bus = sd_bus_flush_close_unref(m->system_bus);
 	m->event = sd_event_unref(m->event);
+	device_registry_free(m);
 	policy_free(m->policy);
 	free(m->config_path);
 	free(m->policy_dir);
@@ -94,42 +96,25 @@ int manager_load_policy(Manager *m)
 	return 0;
 }
 
-static int compare_int(const void *a, const void *b)
+int manager_load_devices(Manager *m)
 {
-	int x = *(const int *)a, y = *(const int *)b;
-	return (x > y) - (x < y);
-}
-
-int manager_log_inventory(Manager *m)
-{
-	PciDeviceInfo *devices = NULL;
-	_cleanup_free_ int *groups = NULL;
-	size_t n = 0, n_vfio = 0, n_groups = 0;
+	size_t n_vfio = 0;
 	int r;
 
-	/* sysfs only: enumeration never opens a device. */
-	r = sysfs_enumerate_pci(m->root_fd, &devices, &n);
+	r = device_registry_load(m);
 	if (r < 0)
-		return log_warning_errno(r, "Cannot enumerate PCI devices: %m");
-	groups = calloc(n ? n : 1, sizeof(int));
-	if (!groups) {
-		pci_device_info_array_free(devices, n);
-		return log_oom();
-	}
-	for (size_t i = 0; i < n; i++) {
-		if (!driver_is_vfio_pci(devices[i].driver) || devices[i].iommu_group < 0)
+		return r;
+	for (size_t i = 0; i < m->n_devices; i++) {
+		const Device *d = m->devices[i];
+
+		if (!driver_is_vfio_pci(d->pci.driver))
 			continue;
-		log_debug("VFIO device %s (%04x:%04x) in IOMMU group %d", devices[i].address,
-			  devices[i].vendor_id, devices[i].device_id, devices[i].iommu_group);
-		groups[n_vfio++] = devices[i].iommu_group;
+		log_debug("VFIO device %s (%04x:%04x) in IOMMU group %d", device_name(d),
+			  d->pci.vendor_id, d->pci.device_id, d->pci.iommu_group);
+		n_vfio++;
 	}
-	qsort(groups, n_vfio, sizeof(int), compare_int);
-	for (size_t i = 0; i < n_vfio; i++)
-		if (i == 0 || groups[i] != groups[i - 1])
-			n_groups++;
-	log_info("%zu PCI device(s), %zu bound to vfio-pci in %zu IOMMU group(s)", n, n_vfio,
-		 n_groups);
-	pci_device_info_array_free(devices, n);
+	log_info("%zu device(s) in %zu IOMMU group(s), %zu bound to vfio-pci", m->n_devices,
+		 m->n_groups, n_vfio);
 	return 0;
 }
 
@@ -141,6 +126,15 @@ int manager_add_bus_objects(Manager *m, sd_bus *bus, bool peer)
 	if (r < 0)
 		return r;
 	r = bus_claim_add(bus, m);
+	if (r < 0)
+		return r;
+	r = bus_device_add(bus, m);
+	if (r < 0)
+		return r;
+	r = bus_group_add(bus, m);
+	if (r < 0)
+		return r;
+	r = sd_bus_add_object_manager(bus, NULL, BROKER_PATH);
 	if (r < 0)
 		return r;
 	return peer ? bus_peer_driver_add(bus) : 0;

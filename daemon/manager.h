@@ -15,6 +15,8 @@
 
 typedef struct Client Client;
 typedef struct Claim Claim;
+typedef struct Device Device;
+typedef struct IommuGroup IommuGroup;
 
 /* Caps on what clients can make the daemon allocate. */
 #define MANAGER_MAX_CLIENTS 1024u
@@ -43,6 +45,12 @@ typedef struct Manager {
 	Claim *claims;
 	unsigned n_claims;
 	uint64_t next_claim_id;
+
+	/* The published devices, sorted by name, and their IOMMU groups, by number. */
+	Device **devices;
+	size_t n_devices;
+	IommuGroup **groups;
+	size_t n_groups;
 } Manager;
 
 int manager_new(const char *root, Manager **ret);
@@ -51,8 +59,8 @@ Manager *manager_free(Manager *m);
 /* Loads config_path and policy_dir into m->policy; on error keeps the old policy. */
 int manager_load_policy(Manager *m);
 
-/* Reads the PCI devices from sysfs (opening none) and logs what vfiod can broker. */
-int manager_log_inventory(Manager *m);
+/* Reads the devices from sysfs (opening none) into the registry and logs what it found. */
+int manager_load_devices(Manager *m);
 
 /* Serves the private socket: takes a socket-activated fd, or binds socket_path. */
 int manager_listen(Manager *m, const char *socket_path);

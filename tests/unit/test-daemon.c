@@ -5,61 +5,23 @@
  * group viability) comes back with its D-Bus error name and a message that
  * names what is wrong. The kernel paths are proven in the VM tests.
  */
-#include <fcntl.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
-#include <sys/wait.h>
 #include <systemd/sd-bus.h>
 #include <unistd.h>
 
+#include "daemon-fixture.h"
 #include "sysfs-fixture.h"
 #include "tap.h"
 #include "util.h"
 
 static char *root;
-static char address[300];
+static DaemonFixture vfiod;
 
 static const char policy[] = "[Rule edu]\n"
 			     "Ids=1234:11e8\n"
 			     "Users=0\n";
-
-static int write_file(const char *path, const char *contents)
-{
-	FILE *f = fopen(path, "we");
-	if (!f)
-		return -errno;
-	fputs(contents, f);
-	return fclose(f) == 0 ? 0 : -errno;
-}
-
-static pid_t start_daemon(void)
-{
-	char sock[256], config[256], etc[256], dev[256];
-	const char *binary = getenv("VFIOD_BINARY");
-	pid_t pid;
-
-	snprintf(etc, sizeof(etc), "%s/etc", root);
-	snprintf(dev, sizeof(dev), "%s/dev", root);
-	snprintf(config, sizeof(config), "%s/etc/vfiod.conf", root);
-	snprintf(sock, sizeof(sock), "%s/broker.sock", root);
-	snprintf(address, sizeof(address), "unix:path=%s", sock);
-	if (mkdir(etc, 0755) < 0 || mkdir(dev, 0755) < 0 || write_file(config, policy) < 0 ||
-	    chmod(config, 0644) < 0)
-		return -1;
-
-	pid = fork();
-	if (pid == 0) {
-		execl(binary, "vfiod", "--root", root, "--socket", sock, "--config", config,
-		      "--no-system-bus", (char *)NULL);
-		_exit(127);
-	}
-	for (int i = 0; i < 200 && access(sock, F_OK) < 0; i++)
-		usleep(10000);
-	return pid;
-}
 
 /* Claims `device` and checks the error name and that the message contains `needle`. */
 static void expect_refusal(const char *device, const char *name, const char *needle)
@@ -69,13 +31,7 @@ static void expect_refusal(const char *device, const char *name, const char *nee
 	sd_bus *bus = NULL;
 	int r;
 
-	r = sd_bus_new(&bus);
-	if (r >= 0)
-		r = sd_bus_set_address(bus, address);
-	if (r >= 0)
-		r = sd_bus_negotiate_fds(bus, 1);
-	if (r >= 0)
-		r = sd_bus_start(bus);
+	r = daemon_fixture_connect(&vfiod, &bus);
 	CHECK(r >= 0);
 	if (r < 0)
 		return;
@@ -94,9 +50,6 @@ static void expect_refusal(const char *device, const char *name, const char *nee
 
 int main(void)
 {
-	pid_t pid;
-	int status;
-
 	if (geteuid() != 0) {
 		/* The policy file must be owned by root, as in production. */
 		fprintf(stderr, "skipped: needs root\n");
@@ -118,8 +71,7 @@ int main(void)
 	CHECK(fixture_add_pci_device(root, "0000:00:08.0", 0x1234, 0x11e8, 0x1af4, 0x1100, 0x00ff00,
 				     "vfio-pci", 8, -1) == 0);
 
-	pid = start_daemon();
-	CHECK(pid > 0);
+	CHECK(daemon_fixture_start(&vfiod, root, policy, NULL) == 0);
 
 	expect_refusal("../../etc/passwd", "io.vfiod.Error.InvalidAddress", "DDDD:BB:DD.F");
 	expect_refusal("0000:00:0A.0", "io.vfiod.Error.InvalidAddress", "lower-case");
@@ -133,9 +85,7 @@ int main(void)
 	expect_refusal("0000:00:08.0", "io.vfiod.Error.Failed", "VFIO context");
 
 	/* The daemon survived all of that and exits cleanly on SIGTERM. */
-	CHECK(kill(pid, SIGTERM) == 0);
-	CHECK(waitpid(pid, &status, 0) == pid);
-	CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+	CHECK(daemon_fixture_stop(&vfiod) == 0);
 	fixture_free(root);
 	return test_exit();
 }

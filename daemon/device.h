@@ -1,0 +1,77 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The devices vfiod publishes: every device that sits in an IOMMU group, i.e.
+ * every device VFIO could ever hand out, whatever driver it is bound to now.
+ * The registry is built from sysfs at start (opening no device) and kept up
+ * to date from udev events; it is sorted by name for lookups.
+ *
+ * Object paths are derived from the device name (see io.vfiod.Broker1(5)):
+ * PCI 0000:00:02.0 is /io/vfiod/Broker1/device/pci_0000_00_02_0.
+ */
+#pragma once
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "manager.h"
+#include "sysfs.h"
+
+typedef enum DeviceKind {
+	DEVICE_PCI,
+} DeviceKind;
+
+typedef struct Device {
+	Manager *manager;
+	DeviceKind kind;
+	char *path; /* D-Bus object path */
+	PciDeviceInfo pci;
+} Device;
+
+/* The device's name: the PCI address. */
+static inline const char *device_name(const Device *d)
+{
+	return d->pci.address;
+}
+
+const char *device_kind_to_string(DeviceKind k);
+
+/* The object path of device `name` (PCI address); the caller frees it. */
+int device_path_from_name(const char *name, char **ret);
+
+/* Reads every device from sysfs into m->devices (and m->groups), replacing what was there. */
+int device_registry_load(Manager *m);
+void device_registry_free(Manager *m);
+
+Device *device_find(Manager *m, const char *name);
+Device *device_find_by_path(Manager *m, const char *path);
+
+/*
+ * Re-reads device `name` from sysfs after a udev event. Returns 1 when it was
+ * added, 2 when it changed, 3 when it was removed (gone from sysfs or from its
+ * IOMMU group), 0 when nothing changed, or a negative errno; *ret is the device
+ * (NULL after removal) and, on removal, the caller frees *ret_removed with
+ * device_free() once the objects are announced gone.
+ */
+enum {
+	DEVICE_UNCHANGED,
+	DEVICE_ADDED,
+	DEVICE_CHANGED,
+	DEVICE_REMOVED,
+};
+int device_registry_update(Manager *m, const char *name, Device **ret, Device **ret_removed);
+
+Device *device_free(Device *d);
+
+/* The claim holding this device's IOMMU group, or NULL. */
+Claim *device_holder(const Device *d);
+
+/* "free", "claimed" (in a claim's device list) or "group-claimed" (its group is held). */
+const char *device_claim_state(const Device *d);
+
+/* An IOMMU group with at least one registered device; m->groups is sorted by number. */
+typedef struct IommuGroup {
+	Manager *manager;
+	int number;
+} IommuGroup;
+
+IommuGroup *iommu_group_find(Manager *m, int number);
