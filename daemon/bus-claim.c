@@ -251,6 +251,7 @@ static const sd_bus_vtable claim_vtable[] = {
     SD_BUS_METHOD_WITH_ARGS("UnmapDma", SD_BUS_ARGS("t", iova, "t", size), SD_BUS_NO_RESULT,
 			    method_unmap_dma, SD_BUS_VTABLE_UNPRIVILEGED),
     SD_BUS_METHOD("Release", NULL, NULL, method_release, SD_BUS_VTABLE_UNPRIVILEGED),
+    SD_BUS_SIGNAL_WITH_ARGS("Revoked", SD_BUS_ARGS("s", device, "s", reason), 0),
     SD_BUS_VTABLE_END,
 };
 

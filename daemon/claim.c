@@ -9,6 +9,7 @@
 #include <sys/eventfd.h>
 #include <sys/mman.h>
 #include <sys/resource.h>
+#include <unistd.h>
 
 #include "bus-error.h"
 #include "bus-notify.h"
@@ -43,6 +44,13 @@ static void claim_scrub_devices(Claim *c)
 
 		if (d->fd < 0)
 			continue;
+		if (d->request_source) {
+			d->request_source = sd_event_source_disable_unref(d->request_source);
+			r = vfio_device_disable_irqs(d->fd, VFIO_PCI_REQ_IRQ_INDEX);
+			if (r < 0)
+				log_warning_errno(r, "%s: cannot disable the REQ IRQ: %m",
+						  d->address);
+		}
 		if (d->irq_index >= 0) {
 			r = vfio_device_disable_irqs(d->fd, d->irq_index);
 			if (r < 0)
@@ -115,6 +123,83 @@ Claim *claim_free(Claim *c)
 	return NULL;
 }
 DEFINE_TRIVIAL_CLEANUP_FUNC(Claim *, claim_free)
+
+static int claim_send_revoked(Claim *c, const char *device, const char *reason)
+{
+	_cleanup_(sd_bus_message_unrefp) sd_bus_message *msg = NULL;
+	Client *holder = c->client;
+	int r;
+
+	r = sd_bus_message_new_signal(holder->bus, &msg, c->path, BROKER_CLAIM_INTERFACE,
+				      "Revoked");
+	if (r < 0)
+		return r;
+	/* On the system bus only the holder is told. */
+	if (holder->bus_name) {
+		r = sd_bus_message_set_destination(msg, holder->bus_name);
+		if (r < 0)
+			return r;
+	}
+	r = sd_bus_message_append(msg, "ss", device, reason);
+	if (r < 0)
+		return r;
+	return sd_bus_send(holder->bus, msg, NULL);
+}
+
+void claim_revoke(Claim *c, const char *device, const char *reason)
+{
+	int r;
+
+	log_notice("Revoking claim %" PRIu64 " of %s: %s: %s", c->id, c->client->label, device,
+		   reason);
+	r = claim_send_revoked(c, device, reason);
+	if (r < 0)
+		log_warning_errno(r, "Cannot tell %s that claim %" PRIu64 " is revoked: %m",
+				  c->client->label, c->id);
+	claim_free(c);
+}
+
+static int on_device_request(sd_event_source *s, int fd, uint32_t revents, void *userdata)
+{
+	ClaimDevice *d = userdata;
+	uint64_t count;
+
+	(void)read(fd, &count, sizeof(count));
+	claim_revoke(d->claim, d->address,
+		     "the kernel asks for the device back (driver unbind or hot-unplug)");
+	return 0;
+}
+
+/*
+ * vfio-pci signals the REQ IRQ when the device is to be unbound or removed,
+ * and then waits until every fd of it is closed: the daemon listens so that
+ * it can end the claim and tell the holder, instead of the unbind hanging.
+ */
+static int claim_device_watch_requests(Claim *c, ClaimDevice *d)
+{
+	_cleanup_close_ int efd = -EBADF;
+	struct vfio_irq_info info;
+	int r;
+
+	if (d->info.num_irqs <= VFIO_PCI_REQ_IRQ_INDEX)
+		return 0;
+	r = vfio_device_get_irq_info(d->fd, VFIO_PCI_REQ_IRQ_INDEX, &info);
+	if (r < 0 || info.count < 1 || !(info.flags & VFIO_IRQ_INFO_EVENTFD))
+		return 0;
+	efd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	if (efd < 0)
+		return negative_errno();
+	r = vfio_device_set_irq_eventfds(d->fd, VFIO_PCI_REQ_IRQ_INDEX, &efd, 1);
+	if (r < 0)
+		return r;
+	r = sd_event_add_io(c->manager->event, &d->request_source, efd, EPOLLIN, on_device_request,
+			    d);
+	if (r < 0)
+		return r;
+	(void)sd_event_source_set_io_fd_own(d->request_source, true);
+	TAKE_FD(efd);
+	return 0;
+}
 
 /* The options every device's rule allows, narrowed to the strictest. */
 typedef struct Grant {
@@ -354,6 +439,7 @@ int claim_new(Client *client, char **addresses, DmaMode requested_mode, Claim **
 		ClaimDevice *d = c->devices + i;
 
 		memcpy(d->address, infos[i].address, sizeof(d->address));
+		d->claim = c;
 		d->group = infos[i].iommu_group;
 		d->irq_index = -1;
 		d->fd = -EBADF;
@@ -361,6 +447,8 @@ int claim_new(Client *client, char **addresses, DmaMode requested_mode, Claim **
 		r = m->backend->open_device(c->context, d->group, d->address, &d->fd);
 		if (r >= 0)
 			r = vfio_device_get_info(d->fd, &d->info);
+		if (r >= 0)
+			r = claim_device_watch_requests(c, d);
 		if (r < 0) {
 			r = sd_bus_error_setf(
 			    error, r == -EBUSY ? VFIOD_ERROR_BUSY : VFIOD_ERROR_FAILED,

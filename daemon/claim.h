@@ -11,6 +11,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 #include <systemd/sd-bus.h>
+#include <systemd/sd-event.h>
 
 #include "dma.h"
 #include "list.h"
@@ -19,10 +20,12 @@
 #include "policy.h"
 
 typedef struct ClaimDevice {
+	Claim *claim;
 	char address[PCI_ADDRESS_MAX];
 	int group;
-	int fd;	       /* the daemon's own device fd, kept for scrubbing */
-	int irq_index; /* the IRQ index this claim enabled, -1 when none */
+	int fd;				 /* the daemon's own device fd, kept for scrubbing */
+	int irq_index;			 /* the IRQ index this claim enabled, -1 when none */
+	sd_event_source *request_source; /* the kernel's REQ eventfd: "give the device back" */
 	struct vfio_device_info info;
 } ClaimDevice;
 
@@ -55,6 +58,13 @@ int claim_new(Client *c, char **addresses, DmaMode requested_mode, Claim **ret,
 
 /* Scrubs and releases everything the claim holds; returns NULL. */
 Claim *claim_free(Claim *c);
+
+/*
+ * Ends the claim because `device` is going away: tells the holder with the
+ * Revoked signal, then frees the claim. The holder must close its own fds
+ * for the kernel to finish the unbind or removal.
+ */
+void claim_revoke(Claim *c, const char *device, const char *reason);
 
 ClaimDevice *claim_find_device(Claim *c, const char *address);
 bool claim_holds_group(const Claim *c, int group);

@@ -5,6 +5,7 @@
 #include <stdlib.h>
 
 #include "config.h"
+#include "device-monitor.h"
 #include "log.h"
 #include "manager.h"
 
@@ -142,6 +143,12 @@ int main(int argc, char *argv[])
 	r = manager_load_policy(m);
 	if (r < 0)
 		goto finish;
+	/* Subscribe before enumerating, so that no change falls between the two. */
+	if (!o.root) {
+		r = device_monitor_start(m);
+		if (r < 0)
+			goto finish;
+	}
 	r = manager_load_devices(m);
 	if (r < 0)
 		goto finish;

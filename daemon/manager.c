@@ -17,6 +17,7 @@
 #include "client.h"
 #include "config.h"
 #include "device.h"
+#include "device-monitor.h"
 #include "group.h"
 #include "log.h"
 #include "sysfs.h"
@@ -68,6 +69,7 @@ Manager *manager_free(Manager *m)
 	safe_close(m->listen_fd);
 	m->system_bus = sd_bus_flush_close_unref(m->system_bus);
 	m->event = sd_event_unref(m->event);
+	device_monitor_stop(m);
 	device_registry_free(m);
 	policy_free(m->policy);
 	free(m->config_path);
@@ -255,6 +257,7 @@ static int on_sighup(sd_event_source *s, const struct signalfd_siginfo *si, void
 
 	(void)sd_notify(false, "RELOADING=1");
 	(void)manager_load_policy(m);
+	(void)device_monitor_rescan(m);
 	(void)sd_notify(false, "READY=1");
 	manager_notify_status(m);
 	return 0;

@@ -7,6 +7,7 @@
 
 #include <stdbool.h>
 #include <systemd/sd-bus.h>
+#include <systemd/sd-device.h>
 #include <systemd/sd-event.h>
 
 #include "list.h"
@@ -51,6 +52,7 @@ typedef struct Manager {
 	size_t n_devices;
 	IommuGroup **groups;
 	size_t n_groups;
+	sd_device_monitor *device_monitor; /* NULL with --root: fixture trees have no udev */
 } Manager;
 
 int manager_new(const char *root, Manager **ret);

@@ -5,6 +5,7 @@
  * membership and viability, and that unknown paths are unknown objects.
  * VFIO details and live updates need the kernel: see the VM tests.
  */
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -263,6 +264,81 @@ static void test_unknown_paths(void)
 	expect_unknown("/io/vfiod/Broker1/group/99999999999", GROUP_IFACE, "Members");
 }
 
+/* Signals seen since the match was added, as "Member path [detail]". */
+static char *signals[64];
+static size_t n_signals;
+
+static int on_signal(sd_bus_message *m, void *userdata, sd_bus_error *error)
+{
+	const char *member = sd_bus_message_get_member(m), *path = NULL, *iface = NULL;
+
+	if (streq(member, "PropertiesChanged"))
+		(void)sd_bus_message_read(m, "s", &iface);
+	else
+		(void)sd_bus_message_read(m, "o", &path);
+	if (n_signals < ELEMENTSOF(signals) &&
+	    asprintf(&signals[n_signals], "%s %s", member, path ?: sd_bus_message_get_path(m)) > 0)
+		n_signals++;
+	return 0;
+}
+
+static bool saw_signal(const char *expected)
+{
+	for (size_t i = 0; i < n_signals; i++)
+		if (streq(signals[i], expected))
+			return true;
+	return false;
+}
+
+static void wait_for_signal(const char *expected)
+{
+	for (int i = 0; i < 100 && !saw_signal(expected); i++) {
+		while (sd_bus_process(bus, NULL) > 0)
+			;
+		if (!saw_signal(expected))
+			(void)sd_bus_wait(bus, 20000);
+	}
+	if (!saw_signal(expected)) {
+		fprintf(stderr, "no signal \"%s\"; saw:\n", expected);
+		for (size_t i = 0; i < n_signals; i++)
+			fprintf(stderr, "  %s\n", signals[i]);
+		test_failures++;
+	}
+}
+
+/* A rescan (SIGHUP) announces every change udev would have announced. */
+static void test_rescan(const DaemonFixture *vfiod, const char *root)
+{
+	CHECK(sd_bus_match_signal(bus, NULL, NULL, NULL, NULL, NULL, on_signal, NULL) >= 0);
+	/* A new device in a new group, an unbind that makes group 5 viable, an unplug. */
+	CHECK(fixture_add_pci_device(root, "0000:00:0b.0", 0x1234, 0x11e8, 0x1af4, 0x1100, 0x00ff00,
+				     "vfio-pci", 20, -1) == 0);
+	CHECK(fixture_set_driver(root, "0000:00:05.1", NULL) == 0);
+	CHECK(fixture_remove_pci_device(root, "0001:1a:1f.7") == 0);
+	CHECK(kill(vfiod->pid, SIGHUP) == 0);
+
+	wait_for_signal("InterfacesAdded /io/vfiod/Broker1/group/20");
+	wait_for_signal("InterfacesAdded /io/vfiod/Broker1/device/pci_0000_00_0b_0");
+	wait_for_signal("PropertiesChanged /io/vfiod/Broker1/device/pci_0000_00_05_1");
+	wait_for_signal("PropertiesChanged /io/vfiod/Broker1/group/5");
+	wait_for_signal("InterfacesRemoved /io/vfiod/Broker1/device/pci_0001_1a_1f_7");
+	wait_for_signal("InterfacesRemoved /io/vfiod/Broker1/group/12");
+
+	check_string("/io/vfiod/Broker1/device/pci_0000_00_05_1", DEVICE_IFACE, "Driver", "");
+	CHECK(get_trivial("/io/vfiod/Broker1/group/5", GROUP_IFACE, "Viable", 'b') == 1);
+	expect_unknown("/io/vfiod/Broker1/device/pci_0001_1a_1f_7", DEVICE_IFACE, "Name");
+	check_string("/io/vfiod/Broker1/device/pci_0000_00_0b_0", DEVICE_IFACE, "Name",
+		     "0000:00:0b.0");
+	/* Nothing else changed, so nothing else was announced. */
+	for (size_t i = 0; i < n_signals; i++)
+		if (strstr(signals[i], "pci_0000_00_03_0") || strstr(signals[i], "group/3")) {
+			fprintf(stderr, "unexpected signal: %s\n", signals[i]);
+			test_failures++;
+		}
+	for (size_t i = 0; i < n_signals; i++)
+		free(signals[i]);
+}
+
 int main(void)
 {
 	DaemonFixture vfiod;
@@ -292,6 +368,7 @@ int main(void)
 		test_holder_is_empty();
 		test_groups();
 		test_unknown_paths();
+		test_rescan(&vfiod, root);
 	}
 	bus = sd_bus_flush_close_unref(bus);
 	CHECK(daemon_fixture_stop(&vfiod) == 0);
