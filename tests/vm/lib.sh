@@ -330,6 +330,16 @@ vfiod_pid() {
 	echo "$pid"
 }
 
+# start_udevd: start systemd-udevd, which vfiod's device monitor listens to,
+# with module autoloading masked (it would bind host drivers behind the
+# plan's back). Waits for its control socket. Log: $VM_ARTIFACTS/udevd.log.
+start_udevd() {
+	mkdir -p /etc/udev/rules.d "$VM_ARTIFACTS"
+	ln -sf /dev/null /etc/udev/rules.d/80-drivers.rules
+	/lib/systemd/systemd-udevd --resolve-names=never >>"$VM_ARTIFACTS/udevd.log" 2>&1 </dev/null &
+	wait_until 10 test -S /run/udev/control || fail "systemd-udevd did not start"
+}
+
 # stop_vfiod: SIGTERM vfiod and wait for it (10 s, then SIGKILL). Returns the
 # daemon's exit status (0 on a clean shutdown).
 stop_vfiod() {

@@ -9,6 +9,8 @@
  *   vfiod-probe [--address ADDR] claim DEVICE... [--dma MODE] [--hold]
  *   vfiod-probe [--address ADDR] map-refusals DEVICE
  *   vfiod-probe [--address ADDR] cycle DEVICE COUNT
+ *   vfiod-probe [--address ADDR] watch SECONDS
+ *       prints "MEMBER PATH [PROPERTY...]" for every signal under /io/vfiod/Broker1
  *
  * A refused call prints "error: NAME: MESSAGE" and exits 3; other failures exit 1.
  */
@@ -24,6 +26,7 @@
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
+#include <time.h>
 #include <systemd/sd-bus.h>
 #include <unistd.h>
 
@@ -236,6 +239,45 @@ static int check_id(Claim *c)
 	return id == 0x010000ed ? 0 : 1;
 }
 
+static int on_revoked(sd_bus_message *m, void *userdata, sd_bus_error *error)
+{
+	const char *device = NULL, *reason = NULL;
+
+	(void)sd_bus_message_read(m, "ss", &device, &reason);
+	printf("revoked %s: %s\n", device, reason);
+	fflush(stdout);
+	*(bool *)userdata = true;
+	return 0;
+}
+
+/*
+ * Holds the claim until a test kills us or vfiod revokes it; then closes the
+ * fds (so the kernel can finish an unbind or removal) and returns 0.
+ */
+static int hold_until_revoked(sd_bus *bus, Claim *c)
+{
+	bool revoked = false;
+	int r;
+
+	r = sd_bus_match_signal(bus, NULL, NULL, c->path, "io.vfiod.Broker1.Claim", "Revoked",
+				on_revoked, &revoked);
+	if (r < 0)
+		return die("match Revoked", r);
+	printf("holding\n");
+	fflush(stdout);
+	while (!revoked) {
+		r = sd_bus_process(bus, NULL);
+		if (r < 0)
+			return die("process", r);
+		if (r == 0 && sd_bus_wait(bus, UINT64_MAX) < 0)
+			return die("wait", r);
+	}
+	close(c->device_fd);
+	if (c->container_fd >= 0)
+		close(c->container_fd);
+	return 0;
+}
+
 static int cmd_claim(sd_bus *bus, int argc, char **argv)
 {
 	const char *mode = NULL;
@@ -259,11 +301,8 @@ static int cmd_claim(sd_bus *bus, int argc, char **argv)
 	printf("claimed %s mode %s\n", c.path, c.mode);
 	r = check_id(&c);
 	fflush(stdout);
-	if (hold) {
-		printf("holding\n");
-		fflush(stdout);
-		pause(); /* until a test kills or signals us */
-	}
+	if (hold)
+		return hold_until_revoked(bus, &c) ?: r;
 	release(bus, &c);
 	return r;
 }
@@ -378,6 +417,62 @@ static int cmd_cycle(sd_bus *bus, int argc, char **argv)
 	return 0;
 }
 
+static int on_any_signal(sd_bus_message *m, void *userdata, sd_bus_error *error)
+{
+	const char *member = sd_bus_message_get_member(m), *path = sd_bus_message_get_path(m);
+	const char *s;
+
+	if (!path || strncmp(path, BROKER_PATH, strlen(BROKER_PATH)))
+		return 0;
+	if (!strcmp(member, "InterfacesAdded") || !strcmp(member, "InterfacesRemoved"))
+		(void)sd_bus_message_read(m, "o", &path);
+	printf("%s %s", member, path);
+	if (!strcmp(member, "PropertiesChanged") && sd_bus_message_read(m, "s", &s) > 0 &&
+	    sd_bus_message_enter_container(m, 'a', "{sv}") > 0)
+		while (sd_bus_message_enter_container(m, 'e', "sv") > 0) {
+			if (sd_bus_message_read(m, "s", &s) > 0)
+				printf(" %s", s);
+			(void)sd_bus_message_skip(m, "v");
+			(void)sd_bus_message_exit_container(m);
+		}
+	printf("\n");
+	fflush(stdout);
+	return 0;
+}
+
+static uint64_t now_usec(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
+
+static int cmd_watch(sd_bus *bus, int argc, char **argv)
+{
+	uint64_t end, now;
+	int r;
+
+	if (argc != 1)
+		return 2;
+	r = sd_bus_match_signal(bus, NULL, destination, NULL, NULL, NULL, on_any_signal, NULL);
+	if (r < 0)
+		return die("match", r);
+	printf("watching\n");
+	fflush(stdout);
+	now = now_usec();
+	end = now + strtoull(argv[0], NULL, 10) * 1000000;
+	while (now < end) {
+		r = sd_bus_process(bus, NULL);
+		if (r < 0)
+			return die("process", r);
+		if (r == 0)
+			(void)sd_bus_wait(bus, end - now);
+		now = now_usec();
+	}
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	sd_bus *bus;
@@ -405,6 +500,8 @@ int main(int argc, char **argv)
 		r = cmd_map_refusals(bus, argc - 2, argv + 2);
 	else if (!strcmp(argv[1], "cycle"))
 		r = cmd_cycle(bus, argc - 2, argv + 2);
+	else if (!strcmp(argv[1], "watch"))
+		r = cmd_watch(bus, argc - 2, argv + 2);
 	else
 		r = 2;
 	sd_bus_flush_close_unref(bus);
