@@ -232,7 +232,7 @@ static int property_get_dma_mapped(sd_bus *bus, const char *path, const char *in
 }
 
 /* Every method checks that the caller holds the claim, hence UNPRIVILEGED. */
-static const sd_bus_vtable claim_vtable[] = {
+const sd_bus_vtable bus_claim_vtable[] = {
     SD_BUS_VTABLE_START(0),
     SD_BUS_PROPERTY("Devices", "as", property_get_devices, 0, SD_BUS_VTABLE_PROPERTY_CONST),
     SD_BUS_PROPERTY("IommuGroups", "au", property_get_groups, 0, SD_BUS_VTABLE_PROPERTY_CONST),
@@ -260,7 +260,7 @@ int bus_claim_add(sd_bus *bus, Manager *m)
 	int r;
 
 	r = sd_bus_add_fallback_vtable(bus, NULL, BROKER_CLAIM_PREFIX, BROKER_CLAIM_INTERFACE,
-				       claim_vtable, claim_object_find, m);
+				       bus_claim_vtable, claim_object_find, m);
 	if (r < 0)
 		return r;
 	return sd_bus_add_node_enumerator(bus, NULL, BROKER_CLAIM_PREFIX, claim_node_enumerator, m);

@@ -100,7 +100,7 @@ static int property_get_holder(sd_bus *bus, const char *path, const char *interf
  * Identity properties change only on driver bind/unbind and hot-plug, which
  * emit PropertiesChanged; the holder changes on every claim and release.
  */
-static const sd_bus_vtable device_vtable[] = {
+const sd_bus_vtable bus_device_vtable[] = {
     SD_BUS_VTABLE_START(0),
     SD_BUS_PROPERTY("Name", "s", property_get_name, 0, SD_BUS_VTABLE_PROPERTY_CONST),
     SD_BUS_PROPERTY("Kind", "s", property_get_kind, 0, SD_BUS_VTABLE_PROPERTY_CONST),
@@ -132,7 +132,7 @@ int bus_device_add(sd_bus *bus, Manager *m)
 	int r;
 
 	r = sd_bus_add_fallback_vtable(bus, NULL, BROKER_DEVICE_PREFIX, BROKER_DEVICE_INTERFACE,
-				       device_vtable, device_object_find, m);
+				       bus_device_vtable, device_object_find, m);
 	if (r < 0)
 		return r;
 	return sd_bus_add_node_enumerator(bus, NULL, BROKER_DEVICE_PREFIX, device_node_enumerator,

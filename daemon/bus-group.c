@@ -149,7 +149,7 @@ static int property_get_holder(sd_bus *bus, const char *path, const char *interf
 	return bus_append_holder(reply, manager_find_group_holder(g->manager, g->number));
 }
 
-static const sd_bus_vtable group_vtable[] = {
+const sd_bus_vtable bus_group_vtable[] = {
     SD_BUS_VTABLE_START(0),
     SD_BUS_PROPERTY("Number", "u", property_get_number, 0, SD_BUS_VTABLE_PROPERTY_CONST),
     SD_BUS_PROPERTY("Members", "a(ss)", property_get_members, 0,
@@ -168,7 +168,7 @@ int bus_group_add(sd_bus *bus, Manager *m)
 	int r;
 
 	r = sd_bus_add_fallback_vtable(bus, NULL, BROKER_GROUP_PREFIX, BROKER_GROUP_INTERFACE,
-				       group_vtable, group_object_find, m);
+				       bus_group_vtable, group_object_find, m);
 	if (r < 0)
 		return r;
 	return sd_bus_add_node_enumerator(bus, NULL, BROKER_GROUP_PREFIX, group_node_enumerator, m);

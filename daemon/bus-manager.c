@@ -147,7 +147,7 @@ static int property_get_version(sd_bus *bus, const char *path, const char *inter
 }
 
 /* Claim authorizes itself (policy check in claim_new), hence UNPRIVILEGED. */
-static const sd_bus_vtable manager_vtable[] = {
+const sd_bus_vtable bus_manager_vtable[] = {
     SD_BUS_VTABLE_START(0),
     SD_BUS_PROPERTY("Version", "s", property_get_version, 0, SD_BUS_VTABLE_PROPERTY_CONST),
     SD_BUS_METHOD_WITH_ARGS("Claim", SD_BUS_ARGS("as", devices, "a{sv}", options),
@@ -159,5 +159,5 @@ static const sd_bus_vtable manager_vtable[] = {
 int bus_manager_add(sd_bus *bus, Manager *m)
 {
 	return sd_bus_add_object_vtable(bus, NULL, BROKER_PATH, BROKER_MANAGER_INTERFACE,
-					manager_vtable, m);
+					bus_manager_vtable, m);
 }

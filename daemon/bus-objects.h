@@ -2,6 +2,7 @@
 /* The D-Bus objects of io.vfiod.Broker1 and where they are registered. */
 #pragma once
 
+#include <stdio.h>
 #include <systemd/sd-bus.h>
 
 #include "manager.h"
@@ -16,6 +17,11 @@
 #define BROKER_DEVICE_INTERFACE	 "io.vfiod.Broker1.Device"
 #define BROKER_GROUP_INTERFACE	 "io.vfiod.Broker1.IommuGroup"
 
+extern const sd_bus_vtable bus_manager_vtable[];
+extern const sd_bus_vtable bus_claim_vtable[];
+extern const sd_bus_vtable bus_device_vtable[];
+extern const sd_bus_vtable bus_group_vtable[];
+
 int bus_manager_add(sd_bus *bus, Manager *m);
 int bus_claim_add(sd_bus *bus, Manager *m);
 int bus_device_add(sd_bus *bus, Manager *m);
@@ -26,5 +32,15 @@ int bus_append_holder(sd_bus_message *reply, Claim *c);
 
 /* The object path of IOMMU group `group`; the caller frees it. */
 int bus_group_path(int group, char **ret);
+/*
+ * Writes the introspection XML of an object implementing `interface` (one of
+ * ours), as sd-bus generates it, for vfiod --bus-introspect. -ENOENT for an
+ * interface that is not ours.
+ */
+int bus_introspect(const char *interface, FILE *out);
+
+/* The interfaces bus_introspect() knows, NULL-terminated. */
+extern const char *const bus_interfaces[];
+
 /* On a peer connection: answers the org.freedesktop.DBus calls busctl makes. */
 int bus_peer_driver_add(sd_bus *bus);

@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 
+#include "bus-objects.h"
 #include "config.h"
 #include "device-monitor.h"
 #include "log.h"
@@ -28,7 +29,10 @@ static void help(void)
 	    "                         (default %s)\n"
 	    "     --no-system-bus     Serve the private socket only\n"
 	    "     --root DIR          Read sysfs and /dev below DIR (for tests)\n"
-	    "     --log-level LEVEL   debug, info, notice, warning or err (default info)\n",
+	    "     --log-level LEVEL   debug, info, notice, warning or err (default info)\n"
+	    "     --bus-introspect=INTERFACE\n"
+	    "                         Print the introspection XML of one D-Bus interface\n"
+	    "                         (\"list\" lists them) and exit\n",
 	    VFIOD_CONFIG_PATH, VFIOD_SOCKET_PATH);
 }
 
@@ -47,6 +51,24 @@ static int parse_log_level(const char *s)
 	return -EINVAL;
 }
 
+static int print_introspection(const char *interface)
+{
+	int r;
+
+	if (streq(interface, "list")) {
+		for (const char *const *i = bus_interfaces; *i; i++)
+			puts(*i);
+		return 0;
+	}
+	r = bus_introspect(interface, stdout);
+	if (r == -ENOENT)
+		return log_error_errno(r, "Unknown interface %s; --bus-introspect=list lists them",
+				       interface);
+	if (r < 0)
+		return log_error_errno(r, "Cannot introspect %s: %m", interface);
+	return 0;
+}
+
 /* Returns 1 to go on, 0 to exit successfully, negative errno on bad usage. */
 static int parse_argv(int argc, char *argv[], Options *o)
 {
@@ -56,7 +78,8 @@ static int parse_argv(int argc, char *argv[], Options *o)
 		ARG_SOCKET,
 		ARG_NO_SYSTEM_BUS,
 		ARG_ROOT,
-		ARG_LOG
+		ARG_LOG,
+		ARG_BUS_INTROSPECT,
 	};
 	static const struct option options[] = {
 	    {"help", no_argument, NULL, 'h'},
@@ -66,6 +89,7 @@ static int parse_argv(int argc, char *argv[], Options *o)
 	    {"no-system-bus", no_argument, NULL, ARG_NO_SYSTEM_BUS},
 	    {"root", required_argument, NULL, ARG_ROOT},
 	    {"log-level", required_argument, NULL, ARG_LOG},
+	    {"bus-introspect", required_argument, NULL, ARG_BUS_INTROSPECT},
 	    {},
 	};
 	int c, level;
@@ -96,6 +120,8 @@ static int parse_argv(int argc, char *argv[], Options *o)
 				return log_error_errno(EINVAL, "Unknown log level: %s", optarg);
 			log_set_max_level(level);
 			break;
+		case ARG_BUS_INTROSPECT:
+			return print_introspection(optarg);
 		default:
 			return -EINVAL;
 		}
