@@ -18,6 +18,58 @@ int vfio_device_get_info(int device_fd, struct vfio_device_info *ret)
 	return 0;
 }
 
+/*
+ * One INFO ioctl whose buffer starts with `fixed` (argsz first), grown to the
+ * argsz the kernel reports. A kernel answers an argsz too small for the chain
+ * with success, the argsz it needs and no chain; with a large enough argsz it
+ * leaves argsz alone. A device can gain capabilities between two calls (a
+ * driver change), hence a few attempts rather than exactly two.
+ */
+static int info_ioctl_grow(int fd, unsigned long request, const void *fixed, size_t fixed_size,
+			   void **ret, size_t *ret_size)
+{
+	size_t size = fixed_size;
+
+	for (unsigned attempt = 0; attempt < 4; attempt++) {
+		_cleanup_free_ void *buf = calloc(1, size);
+		uint32_t argsz = (uint32_t)size;
+
+		if (!buf)
+			return -ENOMEM;
+		memcpy(buf, fixed, fixed_size);
+		memcpy(buf, &argsz, sizeof(argsz));
+		if (ioctl(fd, request, buf) < 0)
+			return negative_errno();
+		memcpy(&argsz, buf, sizeof(argsz));
+		if (argsz <= size) {
+			*ret = TAKE_PTR(buf);
+			*ret_size = size;
+			return 0;
+		}
+		if (argsz > VFIO_INFO_ARGSZ_MAX)
+			return -E2BIG;
+		size = argsz;
+	}
+	return -EAGAIN;
+}
+
+int vfio_device_get_info_caps(int device_fd, struct vfio_device_info **ret, size_t *ret_size)
+{
+	struct vfio_device_info fixed = {.argsz = sizeof(fixed)};
+
+	return info_ioctl_grow(device_fd, VFIO_DEVICE_GET_INFO, &fixed, sizeof(fixed), (void **)ret,
+			       ret_size);
+}
+
+int vfio_device_get_region_info(int device_fd, uint32_t index, struct vfio_region_info **ret,
+				size_t *ret_size)
+{
+	struct vfio_region_info fixed = {.argsz = sizeof(fixed), .index = index};
+
+	return info_ioctl_grow(device_fd, VFIO_DEVICE_GET_REGION_INFO, &fixed, sizeof(fixed),
+			       (void **)ret, ret_size);
+}
+
 int vfio_device_get_irq_info(int device_fd, unsigned index, struct vfio_irq_info *ret)
 {
 	struct vfio_irq_info info = {.argsz = sizeof(info), .index = index};
@@ -68,6 +120,18 @@ int vfio_device_reset(int device_fd)
 	if (!(info.flags & VFIO_DEVICE_FLAGS_RESET))
 		return -ENOTTY;
 	return ioctl(device_fd, VFIO_DEVICE_RESET) < 0 ? negative_errno() : 0;
+}
+
+const char *vfio_pci_region_name(unsigned index)
+{
+	static const char *const names[] = {
+	    [VFIO_PCI_BAR0_REGION_INDEX] = "BAR0", [VFIO_PCI_BAR1_REGION_INDEX] = "BAR1",
+	    [VFIO_PCI_BAR2_REGION_INDEX] = "BAR2", [VFIO_PCI_BAR3_REGION_INDEX] = "BAR3",
+	    [VFIO_PCI_BAR4_REGION_INDEX] = "BAR4", [VFIO_PCI_BAR5_REGION_INDEX] = "BAR5",
+	    [VFIO_PCI_ROM_REGION_INDEX] = "ROM",   [VFIO_PCI_CONFIG_REGION_INDEX] = "CONFIG",
+	    [VFIO_PCI_VGA_REGION_INDEX] = "VGA",
+	};
+	return index < ELEMENTSOF(names) ? names[index] : NULL;
 }
 
 const char *vfio_pci_irq_name(unsigned index)

@@ -5,8 +5,26 @@
 #include <linux/vfio.h>
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
+/* Largest buffer an INFO ioctl may ask for (fixed part plus capability chain). */
+#define VFIO_INFO_ARGSZ_MAX (64u * 1024)
+
+/* VFIO_DEVICE_GET_INFO without the capability chain. */
 int vfio_device_get_info(int device_fd, struct vfio_device_info *ret);
+
+/*
+ * VFIO_DEVICE_GET_INFO and VFIO_DEVICE_GET_REGION_INFO with their capability
+ * chains: the first call has argsz = sizeof the fixed struct, then the buffer
+ * grows to the argsz the kernel asks for and the call is repeated. *ret is a
+ * zeroed malloc'd buffer of *ret_size bytes that starts with the fixed struct
+ * (the caller frees it). Errors: the ioctl's errno (EINVAL for an index the
+ * device does not have), -E2BIG when the kernel asks for more than
+ * VFIO_INFO_ARGSZ_MAX, -EAGAIN when it keeps asking for more, -ENOMEM.
+ */
+int vfio_device_get_info_caps(int device_fd, struct vfio_device_info **ret, size_t *ret_size);
+int vfio_device_get_region_info(int device_fd, uint32_t index, struct vfio_region_info **ret,
+				size_t *ret_size);
 int vfio_device_get_irq_info(int device_fd, unsigned index, struct vfio_irq_info *ret);
 
 /* Wires fds[0..count-1] as the triggers of vectors 0..count-1 of IRQ `index`. */
@@ -17,6 +35,9 @@ int vfio_device_disable_irqs(int device_fd, unsigned index);
 
 /* Function-level reset; -ENOTTY when the device cannot be reset. */
 int vfio_device_reset(int device_fd);
+
+/* The VFIO region index name for PCI devices ("BAR0".."BAR5", "ROM", "CONFIG", "VGA") or NULL. */
+const char *vfio_pci_region_name(unsigned index);
 
 /* The VFIO IRQ index name for PCI devices ("INTx", "MSI", ...) or NULL. */
 const char *vfio_pci_irq_name(unsigned index);
