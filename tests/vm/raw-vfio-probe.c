@@ -8,6 +8,30 @@
  * the IOMMU.
  *
  * Output is one "key value..." line per fact, for tests to grep.
+ *
+ * `raw-vfio-probe dump BDF` instead prints everything the device fd tells
+ * about the device as one JSON object on stdout (the open path's lines go to
+ * stderr). It is the independent witness daemon/vfio-info.c is compared
+ * with (tests/vm/vfio-info-dump.c prints the same shape from that code), so
+ * it shares no code with it. Format, numbers in decimal, arrays in index or
+ * chain order:
+ *
+ *   {"flags": N,                  VFIO_DEVICE_GET_INFO flags
+ *    "caps": [id, ...],           device-info capability ids
+ *    "regions": [{"index": N, "size": N, "offset": N, "flags": N,
+ *                 "sparse": [[offset, size], ...],   sparse mmap areas
+ *                 "type": N|null, "subtype": N|null, type capability
+ *                 "msix_mappable": true|false,
+ *                 "caps": [id, ...]}, ...],          every capability id
+ *    "irqs": [{"index": N, "count": N, "flags": N}, ...]}
+ *
+ * One entry per index below num_regions / num_irqs. An index the kernel
+ * refuses with EINVAL (the VGA region of a non-VGA device, ERR without PCIe)
+ * has size/count 0, flags 0, offset 0, no capabilities and "absent": true;
+ * a BAR the device does not implement is not refused: vfio-pci reports it
+ * with size 0, flags 0 and its usual offset, printed as such. flags include
+ * VFIO_REGION_INFO_FLAG_CAPS when the region has capabilities.
+ *
  * Exit status: 0 ok, 1 failure, 2 usage, 3 the group is not viable (a
  * device in it is bound to a host driver).
  */
@@ -19,6 +43,7 @@
 #include <linux/vfio.h>
 #include <poll.h>
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -60,6 +85,7 @@ typedef struct Probe {
 	uint64_t config_offset; /* of the config space region */
 	volatile uint8_t *bar0;
 	size_t bar0_size;
+	FILE *out; /* what probe_open() reports: stdout, stderr for dump */
 } Probe;
 
 static int64_t now_ns(void)
@@ -168,8 +194,8 @@ static void print_iommu_info(Probe *p)
 		argsz = info->argsz;
 		free(info);
 	}
-	printf("iommu flags 0x%x pgsizes 0x%" PRIx64 "\n", info->flags,
-	       (uint64_t)info->iova_pgsizes);
+	fprintf(p->out, "iommu flags 0x%x pgsizes 0x%" PRIx64 "\n", info->flags,
+		(uint64_t)info->iova_pgsizes);
 	if ((info->flags & VFIO_IOMMU_INFO_CAPS) && info->cap_offset) {
 		uint32_t off = info->cap_offset;
 
@@ -180,9 +206,9 @@ static void print_iommu_info(Probe *p)
 				struct vfio_iommu_type1_info_cap_iova_range *r = (void *)h;
 
 				for (uint32_t i = 0; i < r->nr_iovas; i++)
-					printf("iova-range 0x%" PRIx64 " 0x%" PRIx64 "\n",
-					       (uint64_t)r->iova_ranges[i].start,
-					       (uint64_t)r->iova_ranges[i].end);
+					fprintf(p->out, "iova-range 0x%" PRIx64 " 0x%" PRIx64 "\n",
+						(uint64_t)r->iova_ranges[i].start,
+						(uint64_t)r->iova_ranges[i].end);
 			}
 			off = h->next;
 		}
@@ -204,27 +230,27 @@ static int probe_open(Probe *p)
 	if (p->container < 0)
 		return fail_errno("open /dev/vfio/vfio");
 	r = ioctl(p->container, VFIO_GET_API_VERSION);
-	printf("api %d\n", r);
+	fprintf(p->out, "api %d\n", r);
 	if (r != VFIO_API_VERSION)
 		return fail_msg("unexpected VFIO API version");
 	if (ioctl(p->container, VFIO_CHECK_EXTENSION, VFIO_TYPE1v2_IOMMU) != 1)
 		return fail_msg("no VFIO_TYPE1v2_IOMMU");
-	printf("type1v2 yes\n");
+	fprintf(p->out, "type1v2 yes\n");
 
 	r = group_number(p->bdf, &group);
 	if (r < 0)
 		return r;
-	printf("group %u\n", group);
+	fprintf(p->out, "group %u\n", group);
 	snprintf(path, sizeof(path), "/dev/vfio/%u", group);
 	p->group = open(path, O_RDWR | O_CLOEXEC);
 	if (p->group < 0)
 		return fail_errno(path);
 	if (ioctl(p->group, VFIO_GROUP_GET_STATUS, &status) < 0)
 		return fail_errno("VFIO_GROUP_GET_STATUS");
-	printf("group-viable %s\n", status.flags & VFIO_GROUP_FLAGS_VIABLE ? "yes" : "no");
+	fprintf(p->out, "group-viable %s\n", status.flags & VFIO_GROUP_FLAGS_VIABLE ? "yes" : "no");
 	if (ioctl(p->group, VFIO_GROUP_SET_CONTAINER, &p->container) < 0) {
 		r = fail_errno("VFIO_GROUP_SET_CONTAINER");
-		printf("set-container %s\n", strerror(-r));
+		fprintf(p->out, "set-container %s\n", strerror(-r));
 		return status.flags & VFIO_GROUP_FLAGS_VIABLE ? r : PROBE_NOT_VIABLE;
 	}
 	if (!(status.flags & VFIO_GROUP_FLAGS_VIABLE))
@@ -236,16 +262,17 @@ static int probe_open(Probe *p)
 	if (p->device < 0)
 		return fail_errno("VFIO_GROUP_GET_DEVICE_FD");
 	flags = fcntl(p->device, F_GETFD);
-	printf("device-fd cloexec %s\n", flags >= 0 && (flags & FD_CLOEXEC) ? "yes" : "no");
+	fprintf(p->out, "device-fd cloexec %s\n",
+		flags >= 0 && (flags & FD_CLOEXEC) ? "yes" : "no");
 
 	p->info.argsz = sizeof(p->info);
 	if (ioctl(p->device, VFIO_DEVICE_GET_INFO, &p->info) < 0)
 		return fail_errno("VFIO_DEVICE_GET_INFO");
-	printf("open-us %" PRId64 "\n", (now_ns() - t0) / 1000);
-	printf("device flags 0x%x%s%s regions %u irqs %u\n", p->info.flags,
-	       p->info.flags & VFIO_DEVICE_FLAGS_PCI ? " pci" : "",
-	       p->info.flags & VFIO_DEVICE_FLAGS_RESET ? " reset" : "", p->info.num_regions,
-	       p->info.num_irqs);
+	fprintf(p->out, "open-us %" PRId64 "\n", (now_ns() - t0) / 1000);
+	fprintf(p->out, "device flags 0x%x%s%s regions %u irqs %u\n", p->info.flags,
+		p->info.flags & VFIO_DEVICE_FLAGS_PCI ? " pci" : "",
+		p->info.flags & VFIO_DEVICE_FLAGS_RESET ? " reset" : "", p->info.num_regions,
+		p->info.num_irqs);
 	print_iommu_info(p);
 	return 0;
 }
@@ -497,22 +524,274 @@ out_unmap_mem:
 	return r;
 }
 
+/* --- dump: the device's VFIO metadata as JSON ------------------------------
+ * Written apart from daemon/vfio-info.c on purpose (see the header comment):
+ * its own buffer growth, its own chain walk, nothing shared. */
+
+#define DUMP_ARGSZ_MAX	(1u << 20)
+#define DUMP_CAPS_MAX	64
+#define DUMP_AREAS_MAX	1024
+#define CAP_HEADER_SIZE sizeof(struct vfio_info_cap_header)
+
+/* An INFO ioctl with its capability chain: argsz = fixed_size first, then
+ * what the kernel asks for. *ret is malloc'd, *ret_size its size. errno and
+ * -1 when the ioctl fails. */
+static int info_ioctl(int fd, unsigned long request, const void *fixed, uint32_t fixed_size,
+		      uint8_t **ret, uint32_t *ret_size)
+{
+	uint32_t argsz = fixed_size;
+
+	for (int pass = 0; pass < 3; pass++) {
+		uint8_t *buf = calloc(1, argsz);
+		uint32_t want;
+
+		if (!buf)
+			return -1;
+		memcpy(buf, fixed, fixed_size);
+		memcpy(buf, &argsz, sizeof(argsz));
+		if (ioctl(fd, request, buf) < 0) {
+			int e = errno;
+			free(buf);
+			errno = e;
+			return -1;
+		}
+		memcpy(&want, buf, sizeof(want));
+		if (want <= argsz) {
+			*ret = buf;
+			*ret_size = argsz;
+			return 0;
+		}
+		free(buf);
+		if (want > DUMP_ARGSZ_MAX) {
+			errno = E2BIG;
+			return -1;
+		}
+		argsz = want;
+	}
+	errno = EAGAIN;
+	return -1;
+}
+
+/* The offsets of the chain's capabilities, in chain order; -1 (message
+ * printed) if it leaves the buffer, goes backwards or is too long. */
+static int chain_offsets(const uint8_t *buf, uint32_t size, uint32_t fixed_size, uint32_t first,
+			 uint32_t *offsets, int max)
+{
+	int n = 0;
+
+	for (uint32_t off = first; off != 0;) {
+		struct vfio_info_cap_header h;
+
+		if (n == max || off < fixed_size || off > size || size - off < CAP_HEADER_SIZE) {
+			fail_msg("capability chain out of bounds or too long");
+			return -1;
+		}
+		memcpy(&h, buf + off, sizeof(h));
+		if (h.next != 0 && h.next <= off) {
+			fail_msg("capability chain goes backwards");
+			return -1;
+		}
+		offsets[n++] = off;
+		off = h.next;
+	}
+	return n;
+}
+
+static uint16_t cap_id(const uint8_t *buf, uint32_t off)
+{
+	struct vfio_info_cap_header h;
+
+	memcpy(&h, buf + off, sizeof(h));
+	return h.id;
+}
+
+static void print_cap_ids(const uint8_t *buf, const uint32_t *offsets, int n)
+{
+	printf("[");
+	for (int i = 0; i < n; i++)
+		printf("%s%u", i ? ", " : "", cap_id(buf, offsets[i]));
+	printf("]");
+}
+
+static int dump_region(int device, uint32_t index)
+{
+	struct vfio_region_info fixed = {.argsz = sizeof(fixed), .index = index}, info;
+	uint32_t offsets[DUMP_CAPS_MAX], size;
+	uint8_t *buf;
+	bool have_type = false, msix = false;
+	uint32_t type = 0, subtype = 0;
+	int n = 0, sparse = -1;
+
+	if (info_ioctl(device, VFIO_DEVICE_GET_REGION_INFO, &fixed, sizeof(fixed), &buf, &size) <
+	    0) {
+		if (errno != EINVAL)
+			return fail_errno("VFIO_DEVICE_GET_REGION_INFO");
+		printf("{\"index\": %u, \"size\": 0, \"offset\": 0, \"flags\": 0, \"sparse\": [], "
+		       "\"type\": null, \"subtype\": null, \"msix_mappable\": false, \"caps\": [], "
+		       "\"absent\": true}",
+		       index);
+		return 0;
+	}
+	memcpy(&info, buf, sizeof(info));
+	if ((info.flags & VFIO_REGION_INFO_FLAG_CAPS) && info.cap_offset) {
+		n = chain_offsets(buf, size, sizeof(info), info.cap_offset, offsets, DUMP_CAPS_MAX);
+		if (n < 0) {
+			free(buf);
+			return -EBADMSG;
+		}
+	}
+	for (int i = 0; i < n; i++) {
+		switch (cap_id(buf, offsets[i])) {
+		case VFIO_REGION_INFO_CAP_TYPE: {
+			struct vfio_region_info_cap_type t;
+
+			if (size - offsets[i] < sizeof(t)) {
+				free(buf);
+				return fail_msg("short type capability");
+			}
+			memcpy(&t, buf + offsets[i], sizeof(t));
+			have_type = true;
+			type = t.type;
+			subtype = t.subtype;
+			break;
+		}
+		case VFIO_REGION_INFO_CAP_MSIX_MAPPABLE:
+			msix = true;
+			break;
+		case VFIO_REGION_INFO_CAP_SPARSE_MMAP:
+			sparse = i;
+			break;
+		}
+	}
+	printf("{\"index\": %u, \"size\": %llu, \"offset\": %llu, \"flags\": %u, \"sparse\": [",
+	       index, (unsigned long long)info.size, (unsigned long long)info.offset, info.flags);
+	if (sparse >= 0) {
+		struct vfio_region_info_cap_sparse_mmap s;
+		uint32_t off = offsets[sparse];
+
+		if (size - off < sizeof(s)) {
+			free(buf);
+			return fail_msg("short sparse mmap capability");
+		}
+		memcpy(&s, buf + off, sizeof(s));
+		if (s.nr_areas > DUMP_AREAS_MAX ||
+		    (size - off - sizeof(s)) / sizeof(struct vfio_region_sparse_mmap_area) <
+			s.nr_areas) {
+			free(buf);
+			return fail_msg("short sparse mmap capability");
+		}
+		for (uint32_t a = 0; a < s.nr_areas; a++) {
+			struct vfio_region_sparse_mmap_area area;
+
+			memcpy(&area, buf + off + sizeof(s) + a * sizeof(area), sizeof(area));
+			printf("%s[%llu, %llu]", a ? ", " : "", (unsigned long long)area.offset,
+			       (unsigned long long)area.size);
+		}
+	}
+	printf("], ");
+	if (have_type)
+		printf("\"type\": %u, \"subtype\": %u, ", type, subtype);
+	else
+		printf("\"type\": null, \"subtype\": null, ");
+	printf("\"msix_mappable\": %s, \"caps\": ", msix ? "true" : "false");
+	print_cap_ids(buf, offsets, n);
+	printf("}");
+	free(buf);
+	return 0;
+}
+
+static int dump_irq(int device, uint32_t index)
+{
+	struct vfio_irq_info irq = {.argsz = sizeof(irq), .index = index};
+
+	if (ioctl(device, VFIO_DEVICE_GET_IRQ_INFO, &irq) < 0) {
+		if (errno != EINVAL)
+			return fail_errno("VFIO_DEVICE_GET_IRQ_INFO");
+		printf("{\"index\": %u, \"count\": 0, \"flags\": 0, \"absent\": true}", index);
+		return 0;
+	}
+	printf("{\"index\": %u, \"count\": %u, \"flags\": %u}", index, irq.count, irq.flags);
+	return 0;
+}
+
+/* struct vfio_device_info up to and with cap_offset (newer headers pad it). */
+#define DEVICE_INFO_CAPS_FROM (offsetof(struct vfio_device_info, cap_offset) + sizeof(uint32_t))
+
+static int dump(Probe *p)
+{
+	struct vfio_device_info fixed = {.argsz = sizeof(fixed)}, info;
+	uint32_t offsets[DUMP_CAPS_MAX], size;
+	uint8_t *buf;
+	int n = 0, r;
+
+	if (info_ioctl(p->device, VFIO_DEVICE_GET_INFO, &fixed, sizeof(fixed), &buf, &size) < 0)
+		return fail_errno("VFIO_DEVICE_GET_INFO");
+	memcpy(&info, buf, sizeof(info));
+	if (info.num_regions > 1024 || info.num_irqs > 1024) {
+		free(buf);
+		return fail_msg("implausible region or IRQ count");
+	}
+	if ((info.flags & VFIO_DEVICE_FLAGS_CAPS) && info.cap_offset) {
+		n = chain_offsets(buf, size, DEVICE_INFO_CAPS_FROM, info.cap_offset, offsets,
+				  DUMP_CAPS_MAX);
+		if (n < 0) {
+			free(buf);
+			return -EBADMSG;
+		}
+	}
+	printf("{\"flags\": %u, \"caps\": ", info.flags);
+	print_cap_ids(buf, offsets, n);
+	free(buf);
+	printf(", \"regions\": [");
+	for (uint32_t i = 0; i < info.num_regions; i++) {
+		printf("%s\n  ", i ? "," : "");
+		r = dump_region(p->device, i);
+		if (r < 0)
+			return r;
+	}
+	printf("\n ], \"irqs\": [");
+	for (uint32_t i = 0; i < info.num_irqs; i++) {
+		printf("%s\n  ", i ? "," : "");
+		r = dump_irq(p->device, i);
+		if (r < 0)
+			return r;
+	}
+	printf("\n ]}\n");
+	return 0;
+}
+
 static void usage(FILE *f)
 {
 	fprintf(f, "usage: raw-vfio-probe [--irq] [--dma] [--reset] BDF\n"
+		   "       raw-vfio-probe dump BDF\n"
 		   "  --irq    edu: INTx and MSI through eventfds\n"
 		   "  --dma    edu: DMA round trip (2 KiB) through an IOVA mapping\n"
 		   "  --reset  VFIO_DEVICE_RESET if the device supports it\n"
+		   "  dump     the device's VFIO metadata as JSON on stdout\n"
 		   "exit: 0 ok, 1 failure, 2 usage, 3 group not viable\n");
 }
 
 int main(int argc, char **argv)
 {
-	Probe p = {.container = -1, .group = -1, .device = -1};
+	Probe p = {.container = -1, .group = -1, .device = -1, .out = stdout};
 	bool irq = false, dma = false, reset = false, edu;
 	uint16_t ids[2];
 	int r;
 
+	if (argc >= 2 && !strcmp(argv[1], "dump")) {
+		if (argc != 3) {
+			usage(stderr);
+			return 2;
+		}
+		p.bdf = argv[2];
+		p.out = stderr;
+		r = probe_open(&p);
+		if (r == PROBE_NOT_VIABLE)
+			return EXIT_NOT_VIABLE;
+		if (r < 0 || dump(&p) < 0)
+			return 1;
+		return fflush(stdout) == 0 ? 0 : 1;
+	}
 	for (int i = 1; i < argc; i++) {
 		if (!strcmp(argv[i], "--irq"))
 			irq = true;
