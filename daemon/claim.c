@@ -163,6 +163,7 @@ static int claim_check_device(Client *client, const char *address, PciDeviceInfo
 	    .n_supplementary_gids = client->n_supplementary_gids,
 	};
 	PolicyDevice device = {
+	    .type = POLICY_DEVICE_PCI,
 	    .address = info.address,
 	    .vendor_id = info.vendor_id,
 	    .device_id = info.device_id,
