@@ -16,5 +16,7 @@ struct vfioctl {
 
 /* A command gets its own argv, argv[0] being its name; returns the process's exit code. */
 int cmd_claim(const struct vfioctl *ctx, int argc, char **argv);
+int cmd_reload(const struct vfioctl *ctx, int argc, char **argv);
+
 
 void log_to_stderr(int priority, const char *message, void *userdata);
