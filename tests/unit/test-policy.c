@@ -1131,6 +1131,50 @@ static void test_explain(void)
 	}
 }
 
+/* The installed vfiod.conf grants nothing; its commented example is valid. */
+static void test_shipped_example(void)
+{
+	const char *path = getenv("POLICY_EXAMPLE");
+	_cleanup_free_ char *text = NULL, *example = NULL;
+	FILE *f = path ? fopen(path, "re") : NULL;
+	size_t n = 0, m = 0;
+	Policy *p;
+
+	CHECK(f);
+	if (!f)
+		return;
+	text = calloc(1, 1 << 16);
+	example = calloc(1, 1 << 16);
+	if (!text || !example)
+		abort();
+	n = fread(text, 1, (1 << 16) - 1, f);
+	fclose(f);
+	CHECK(n > 0);
+	p = LOAD(text);
+	CHECK(p && p->n_rules == 0 && !p->manage.file && !p->ignore.file);
+	policy_free(p);
+
+	/* Uncommented ("#Key=" and "#[Section]" lines), with a group every system has. */
+	for (const char *line = text; *line;) {
+		const char *nl = strchr(line, '\n');
+		size_t len = nl ? (size_t)(nl - line) + 1 : strlen(line);
+		if (line[0] == '#' && ((line[1] >= 'A' && line[1] <= 'Z') || line[1] == '['))
+			line++, len--;
+		if (strncmp(line, "Groups=kvm", 10) == 0) {
+			m += (size_t)sprintf(example + m, "Groups=0\n");
+		} else {
+			memcpy(example + m, line, len);
+			m += len;
+		}
+		line += len;
+	}
+	p = LOAD(example);
+	CHECK(p && p->n_rules == 1 && p->manage.file && p->ignore.file &&
+	      p->rules[0].devices.compatibles && p->rules[0].devices.mdev_types &&
+	      p->rules[0].revoke_grace_usec == POLICY_DEFAULT_REVOKE_GRACE_USEC);
+	policy_free(p);
+}
+
 /* ---- files ---- */
 
 static char *tmp_path(const char *dir, const char *name)
@@ -1497,6 +1541,7 @@ int main(void)
 	test_conflicts();
 	test_match_other_devices();
 	test_explain();
+	test_shipped_example();
 	test_files();
 	return test_exit();
 }
