@@ -17,6 +17,8 @@
 #define VFIOD_ERROR_LIMIT_EXCEEDED	 "io.vfiod.Error.LimitExceeded"
 #define VFIOD_ERROR_INVALID_ARGUMENT	 "io.vfiod.Error.InvalidArgument"
 #define VFIOD_ERROR_FAILED		 "io.vfiod.Error.Failed"
+#define VFIOD_ERROR_RESET_UNSUPPORTED	 "io.vfiod.Error.ResetUnsupported"
+#define VFIOD_ERROR_INVALID_POLICY	 "io.vfiod.Error.InvalidPolicy"
 
 /* Registers the errno equivalents of the names above with sd-bus; idempotent. */
 int bus_error_register_map(void);

@@ -139,6 +139,50 @@ fail:
 	return log_error_errno(r, "Cannot complete claim: %m");
 }
 
+/*
+ * Whether the sender of msg may manage vfiod (Reload): 0 when it may, else a
+ * D-Bus error. The identity is the kernel's (SO_PEERCRED, or the bus
+ * daemon's credentials), via client_from_message(). Today only uid 0 may;
+ * polkit's io.vfiod.manage for system-bus callers belongs here.
+ */
+static int authorize_manage(Manager *m, sd_bus_message *msg, const char *action,
+			    sd_bus_error *error)
+{
+	Client *client;
+	int r;
+
+	r = client_from_message(m, msg, &client, error);
+	if (r < 0)
+		return r;
+	if (client->uid != 0) {
+		log_notice("Refused %s to %s: only root may manage vfiod", action, client->label);
+		return sd_bus_error_setf(error, VFIOD_ERROR_PERMISSION_DENIED,
+					 "Only root may manage vfiod (%s asked by uid %u).", action,
+					 (unsigned)client->uid);
+	}
+	return 0;
+}
+
+static int method_reload(sd_bus_message *msg, void *userdata, sd_bus_error *error)
+{
+	_cleanup_free_ char *why = NULL;
+	Manager *m = userdata;
+	int r;
+
+	r = authorize_manage(m, msg, "policy reload", error);
+	if (r < 0)
+		return r;
+
+	/* Existing claims keep what they were granted; only new claims see the new policy. */
+	r = manager_load_policy_full(m, &why);
+	if (r == -ENOMEM)
+		return r;
+	if (r < 0)
+		return sd_bus_error_setf(error, VFIOD_ERROR_INVALID_POLICY,
+					 "%s; keeping the previous policy.", why ?: strerror(-r));
+	return sd_bus_reply_method_return(msg, NULL);
+}
+
 static int property_get_version(sd_bus *bus, const char *path, const char *interface,
 				const char *property, sd_bus_message *reply, void *userdata,
 				sd_bus_error *error)
@@ -146,13 +190,14 @@ static int property_get_version(sd_bus *bus, const char *path, const char *inter
 	return sd_bus_message_append(reply, "s", VFIOD_VERSION);
 }
 
-/* Claim authorizes itself (policy check in claim_new), hence UNPRIVILEGED. */
+/* Claim and Reload authorize themselves (claim_new(), authorize_manage()), hence UNPRIVILEGED. */
 const sd_bus_vtable bus_manager_vtable[] = {
     SD_BUS_VTABLE_START(0),
     SD_BUS_PROPERTY("Version", "s", property_get_version, 0, SD_BUS_VTABLE_PROPERTY_CONST),
     SD_BUS_METHOD_WITH_ARGS("Claim", SD_BUS_ARGS("as", devices, "a{sv}", options),
 			    SD_BUS_RESULT("o", claim, "a(sh)", device_fds, "a{sv}", dma),
 			    method_claim, SD_BUS_VTABLE_UNPRIVILEGED),
+    SD_BUS_METHOD("Reload", "", "", method_reload, SD_BUS_VTABLE_UNPRIVILEGED),
     SD_BUS_VTABLE_END,
 };
 

@@ -206,6 +206,7 @@ typedef struct Grant {
 	unsigned dma_modes;
 	uint64_t dma_quota;
 	unsigned max_devices;
+	bool require_reset; /* some device's rule says RequireReset=yes */
 } Grant;
 
 static int claim_check_device(Client *client, const char *address, PciDeviceInfo *ret_info,
@@ -252,6 +253,7 @@ static int claim_check_device(Client *client, const char *address, PciDeviceInfo
 	    .n_supplementary_gids = client->n_supplementary_gids,
 	};
 	PolicyDevice device = {
+	    .type = POLICY_DEVICE_PCI,
 	    .address = info.address,
 	    .vendor_id = info.vendor_id,
 	    .device_id = info.device_id,
@@ -273,6 +275,7 @@ static int claim_check_device(Client *client, const char *address, PciDeviceInfo
 		grant->dma_quota = rule->dma_quota;
 	if (rule->max_devices < grant->max_devices)
 		grant->max_devices = rule->max_devices;
+	grant->require_reset |= rule->require_reset;
 	log_debug("%s may claim %s by rule %s (%s:%u)", client->label, address, rule->name,
 		  rule->file, rule->line);
 
@@ -358,7 +361,7 @@ int claim_new(Client *client, char **addresses, DmaMode requested_mode, Claim **
 	Manager *m = client->manager;
 	_cleanup_(claim_freep) Claim *c = NULL;
 	size_t n = strv_length(addresses);
-	Grant grant = {DMA_MODES_ALL, UINT64_MAX, UINT_MAX};
+	Grant grant = {DMA_MODES_ALL, UINT64_MAX, UINT_MAX, false};
 	PciDeviceInfo *infos = NULL;
 	int r;
 
@@ -453,6 +456,14 @@ int claim_new(Client *client, char **addresses, DmaMode requested_mode, Claim **
 			r = sd_bus_error_setf(
 			    error, r == -EBUSY ? VFIOD_ERROR_BUSY : VFIOD_ERROR_FAILED,
 			    "Cannot open VFIO device %s: %s", d->address, strerror(-r));
+			goto finish;
+		}
+		/* Scrubbing relies on the reset; only the opened device can tell. */
+		if (grant.require_reset && !(d->info.flags & VFIO_DEVICE_FLAGS_RESET)) {
+			r = sd_bus_error_setf(error, VFIOD_ERROR_RESET_UNSUPPORTED,
+					      "The policy requires a device reset (RequireReset=), "
+					      "and the kernel cannot reset %s.",
+					      d->address);
 			goto finish;
 		}
 	}

@@ -82,15 +82,24 @@ Manager *manager_free(Manager *m)
 
 int manager_load_policy(Manager *m)
 {
+	return manager_load_policy_full(m, NULL);
+}
+
+int manager_load_policy_full(Manager *m, char **ret_error)
+{
 	_cleanup_free_ char *error = NULL;
 	Policy *p = NULL;
 	int r;
 
 	r = policy_load(m->config_path, m->policy_dir, &p, &error);
-	if (r < 0)
-		return log_error_errno(r, "Cannot load policy%s: %s",
-				       m->policy ? " (keeping the previous one)" : "",
-				       error ?: strerror(-r));
+	if (r < 0) {
+		log_error_errno(r, "Cannot load policy%s: %s",
+				m->policy ? " (keeping the previous one)" : "",
+				error ?: strerror(-r));
+		if (ret_error)
+			*ret_error = TAKE_PTR(error);
+		return r;
+	}
 	policy_free(m->policy);
 	m->policy = p;
 	log_info("Policy loaded from %s and %s/*.conf: %zu rule(s)", m->config_path, m->policy_dir,

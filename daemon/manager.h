@@ -58,8 +58,14 @@ typedef struct Manager {
 int manager_new(const char *root, Manager **ret);
 Manager *manager_free(Manager *m);
 
-/* Loads config_path and policy_dir into m->policy; on error keeps the old policy. */
+/*
+ * Loads config_path and policy_dir into m->policy; on error keeps the old
+ * policy, logs why, and (the _full form, when ret_error is not NULL) stores
+ * "FILE:LINE: what is wrong" in *ret_error (NULL on -ENOMEM). Claims already
+ * made keep the options they were granted.
+ */
 int manager_load_policy(Manager *m);
+int manager_load_policy_full(Manager *m, char **ret_error);
 
 /* Reads the devices from sysfs (opening none) into the registry and logs what it found. */
 int manager_load_devices(Manager *m);

@@ -16,70 +16,106 @@
  *  - with INI_ALLOW_MULTILINE (Debian: on) an indented line continues the
  *    previous key, even when it looks like "Key=value" or "[Section]"; we
  *    allow that only for list keys and refuse indented keys and headers.
+ *
+ * Once every file is read, the policy as a whole is checked for rules that
+ * can never match (policy_check_conflicts() below).
  */
 #include "policy.h"
 
 #include <ctype.h>
-#include <dirent.h>
-#include <fcntl.h>
 #include <grp.h>
 #include <ini.h>
 #include <limits.h>
 #include <pwd.h>
 #include <stdarg.h>
-#include <sys/stat.h>
 
-#include "pci-address.h"
+#include "policy-match.h"
+#include "policy-parser.h"
+#include "policy-value.h"
 #include "util.h"
 
 #define RULE_NAME_MAX 64
+
+typedef enum SectionType {
+	SECTION_NONE,
+	SECTION_RULE,
+	SECTION_MANAGE,
+	SECTION_IGNORE,
+} SectionType;
+
+#define IN_RULE	   (1u << SECTION_RULE)
+#define IN_MANAGE  (1u << SECTION_MANAGE)
+#define IN_IGNORE  (1u << SECTION_IGNORE)
+#define IN_MATCHER (IN_RULE | IN_MANAGE | IN_IGNORE)
 
 typedef enum PolicyKey {
 	KEY_ADDRESSES,
 	KEY_IDS,
 	KEY_CLASSES,
 	KEY_IOMMU_GROUPS,
+	KEY_COMPATIBLES,
+	KEY_MDEV_TYPES,
 	KEY_USERS,
 	KEY_GROUPS,
 	KEY_DMA_MODES,
 	KEY_DMA_QUOTA,
 	KEY_MAX_DEVICES,
+	KEY_REQUIRE_RESET,
+	KEY_MAY_REBIND,
+	KEY_REVOKE_GRACE_SEC,
+	KEY_REVOKE_FORCE,
+	KEY_DEVICES,
 	_KEY_MAX,
 } PolicyKey;
 
-typedef struct Parser Parser;
-typedef int (*parse_word_t)(Parser *p, const char *key, const char *word);
+/* The device matcher keys are the first ones. */
+#define KEY_DEVICE_MATCHER_LAST KEY_MDEV_TYPES
 
-static int parse_address(Parser *p, const char *key, const char *word);
-static int parse_id(Parser *p, const char *key, const char *word);
-static int parse_class(Parser *p, const char *key, const char *word);
-static int parse_iommu_group(Parser *p, const char *key, const char *word);
-static int parse_user(Parser *p, const char *key, const char *word);
-static int parse_group(Parser *p, const char *key, const char *word);
-static int parse_dma_mode(Parser *p, const char *key, const char *word);
-static int parse_dma_quota(Parser *p, const char *key, const char *word);
-static int parse_max_devices(Parser *p, const char *key, const char *word);
+typedef PolicyParser Parser;
+typedef int (*parse_word_t)(Parser *p, PolicyKey k, const char *key, const char *word);
+
+static int parse_address(Parser *p, PolicyKey k, const char *key, const char *word);
+static int parse_id(Parser *p, PolicyKey k, const char *key, const char *word);
+static int parse_class(Parser *p, PolicyKey k, const char *key, const char *word);
+static int parse_iommu_group(Parser *p, PolicyKey k, const char *key, const char *word);
+static int parse_compatible(Parser *p, PolicyKey k, const char *key, const char *word);
+static int parse_mdev_type(Parser *p, PolicyKey k, const char *key, const char *word);
+static int parse_user(Parser *p, PolicyKey k, const char *key, const char *word);
+static int parse_group(Parser *p, PolicyKey k, const char *key, const char *word);
+static int parse_dma_mode(Parser *p, PolicyKey k, const char *key, const char *word);
+static int parse_dma_quota(Parser *p, PolicyKey k, const char *key, const char *word);
+static int parse_max_devices(Parser *p, PolicyKey k, const char *key, const char *word);
+static int parse_bool(Parser *p, PolicyKey k, const char *key, const char *word);
+static int parse_revoke_grace(Parser *p, PolicyKey k, const char *key, const char *word);
+static int parse_manage_devices(Parser *p, PolicyKey k, const char *key, const char *word);
 
 static const struct {
 	const char *name;
-	bool list; /* takes several words, may continue on indented lines */
+	bool list;	   /* takes several words, may continue on indented lines */
+	unsigned sections; /* IN_* where the key is allowed */
 	parse_word_t parse;
 } policy_keys[_KEY_MAX] = {
-    [KEY_ADDRESSES] = {"Addresses", true, parse_address},
-    [KEY_IDS] = {"Ids", true, parse_id},
-    [KEY_CLASSES] = {"Classes", true, parse_class},
-    [KEY_IOMMU_GROUPS] = {"IommuGroups", true, parse_iommu_group},
-    [KEY_USERS] = {"Users", true, parse_user},
-    [KEY_GROUPS] = {"Groups", true, parse_group},
-    [KEY_DMA_MODES] = {"DmaModes", true, parse_dma_mode},
-    [KEY_DMA_QUOTA] = {"DmaQuota", false, parse_dma_quota},
-    [KEY_MAX_DEVICES] = {"MaxDevices", false, parse_max_devices},
+    [KEY_ADDRESSES] = {"Addresses", true, IN_MATCHER, parse_address},
+    [KEY_IDS] = {"Ids", true, IN_MATCHER, parse_id},
+    [KEY_CLASSES] = {"Classes", true, IN_MATCHER, parse_class},
+    [KEY_IOMMU_GROUPS] = {"IommuGroups", true, IN_MATCHER, parse_iommu_group},
+    [KEY_COMPATIBLES] = {"Compatibles", true, IN_MATCHER, parse_compatible},
+    [KEY_MDEV_TYPES] = {"MdevTypes", true, IN_MATCHER, parse_mdev_type},
+    [KEY_USERS] = {"Users", true, IN_RULE, parse_user},
+    [KEY_GROUPS] = {"Groups", true, IN_RULE, parse_group},
+    [KEY_DMA_MODES] = {"DmaModes", true, IN_RULE, parse_dma_mode},
+    [KEY_DMA_QUOTA] = {"DmaQuota", false, IN_RULE, parse_dma_quota},
+    [KEY_MAX_DEVICES] = {"MaxDevices", false, IN_RULE, parse_max_devices},
+    [KEY_REQUIRE_RESET] = {"RequireReset", false, IN_RULE, parse_bool},
+    [KEY_MAY_REBIND] = {"MayRebind", false, IN_RULE, parse_bool},
+    [KEY_REVOKE_GRACE_SEC] = {"RevokeGraceSec", false, IN_RULE, parse_revoke_grace},
+    [KEY_REVOKE_FORCE] = {"RevokeForce", false, IN_RULE, parse_bool},
+    [KEY_DEVICES] = {"Devices", false, IN_MANAGE, parse_manage_devices},
 };
 
-struct Parser {
+struct PolicyParser {
 	Policy *policy;
 	size_t rules_allocated;
-	uid_t owner_uid;
 
 	/* The text being parsed. */
 	const char *origin;
@@ -88,12 +124,18 @@ struct Parser {
 	const char *raw; /* that line, without BOM and line break, not NUL-terminated */
 	size_t raw_len;
 
-	/* The rule being built: pushed to policy when the next section or the file starts or ends.
+	/*
+	 * The section being built: stored in the policy when the next section
+	 * or the file starts or ends. A rule fills `rule`, [Manage] and [Ignore]
+	 * fill `set`; `match` points at the device matchers of either.
 	 */
-	bool in_rule;
+	SectionType section;
 	PolicyRule rule;
-	size_t n_addresses, addresses_allocated, ids_allocated, classes_allocated,
-	    iommu_groups_allocated, uids_allocated, gids_allocated;
+	PolicyDeviceSet set;
+	PolicyManageMode manage_mode;
+	PolicyDeviceMatch *match;
+	size_t allocated[_KEY_MAX];  /* capacity of each key's array */
+	size_t n_strings[_KEY_MAX];  /* entries of each string-list key */
 	unsigned key_line[_KEY_MAX]; /* where each key was set, 0 if not */
 	size_t n_words[_KEY_MAX];
 	int prev_key; /* what an indented line continues, -1 if none */
@@ -129,11 +171,10 @@ static int grow(void *array, size_t *allocated, size_t need, size_t size)
 	return 0;
 }
 
-/* Records the first error as "ORIGIN:LINE: message" (line 0: "ORIGIN: message"); returns r. */
-_printf_(4, 5) static int parser_error(Parser *p, unsigned line, int r, const char *fmt, ...)
+_printf_(5, 0) static int parser_verror(Parser *p, const char *origin, unsigned line, int r,
+					const char *fmt, va_list ap)
 {
 	_cleanup_free_ char *msg = NULL;
-	va_list ap;
 	int k;
 
 	if (p->r < 0)
@@ -141,9 +182,7 @@ _printf_(4, 5) static int parser_error(Parser *p, unsigned line, int r, const ch
 	p->r = r;
 	p->error_found_at = p->line;
 
-	va_start(ap, fmt);
 	k = vasprintf(&msg, fmt, ap);
-	va_end(ap);
 	if (k < 0) {
 		msg = NULL;
 		p->r = -ENOMEM;
@@ -155,9 +194,9 @@ _printf_(4, 5) static int parser_error(Parser *p, unsigned line, int r, const ch
 			*c = '?';
 
 	if (line > 0)
-		k = asprintf(&p->error, "%s:%u: %s", p->origin, line, msg);
+		k = asprintf(&p->error, "%s:%u: %s", origin, line, msg);
 	else
-		k = asprintf(&p->error, "%s: %s", p->origin, msg);
+		k = asprintf(&p->error, "%s: %s", origin, msg);
 	if (k < 0) {
 		p->error = NULL;
 		p->r = -ENOMEM;
@@ -165,7 +204,29 @@ _printf_(4, 5) static int parser_error(Parser *p, unsigned line, int r, const ch
 	return r;
 }
 
-static int parser_oom(Parser *p)
+/* Records the first error as "ORIGIN:LINE: message" (line 0: "ORIGIN: message"); returns r. */
+_printf_(4, 5) static int parser_error(Parser *p, unsigned line, int r, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	r = parser_verror(p, p->origin, line, r, fmt, ap);
+	va_end(ap);
+	return r;
+}
+
+int policy_parser_error(PolicyParser *p, const char *origin, unsigned line, int r, const char *fmt,
+			...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	r = parser_verror(p, origin, line, r, fmt, ap);
+	va_end(ap);
+	return r;
+}
+
+int policy_parser_oom(PolicyParser *p)
 {
 	if (p->r >= 0) {
 		p->r = -ENOMEM;
@@ -178,13 +239,17 @@ static void rule_done(PolicyRule *rule)
 {
 	free(rule->name);
 	free(rule->file);
-	strv_free(rule->addresses);
-	free(rule->ids);
-	free(rule->classes);
-	free(rule->iommu_groups);
+	policy_device_match_done(&rule->devices);
 	free(rule->uids);
 	free(rule->gids);
 	*rule = (PolicyRule){};
+}
+
+static void device_set_done(PolicyDeviceSet *s)
+{
+	free(s->file);
+	policy_device_match_done(&s->devices);
+	*s = (PolicyDeviceSet){};
 }
 
 Policy *policy_free(Policy *p)
@@ -194,74 +259,48 @@ Policy *policy_free(Policy *p)
 	for (size_t i = 0; i < p->n_rules; i++)
 		rule_done(&p->rules[i]);
 	free(p->rules);
+	device_set_done(&p->manage);
+	device_set_done(&p->ignore);
 	free(p);
 	return NULL;
 }
 
-static void parser_done(Parser *p)
-{
-	policy_free(p->policy);
-	rule_done(&p->rule);
-	free(p->error);
-}
-
 /* ---- values ---- */
 
-/* Exactly n hex digits, the whole string. */
-static bool parse_hex(const char *s, size_t n, uint32_t *ret)
+/* Appends an entry of `size` bytes to the array of key k; NULL when out of memory. */
+static void *parser_push(Parser *p, PolicyKey k, void *array, size_t *n, size_t size)
 {
-	uint32_t v = 0;
+	char **a = array;
 
-	if (strlen(s) != n)
-		return false;
-	for (size_t i = 0; i < n; i++) {
-		int d = unhexchar(s[i]);
-		if (d < 0)
-			return false;
-		v = v << 4 | (uint32_t)d;
+	if (grow(array, &p->allocated[k], *n + 1, size) < 0) {
+		policy_parser_oom(p);
+		return NULL;
 	}
-	*ret = v;
-	return true;
+	return *a + size * (*n)++;
 }
 
-/* Decimal digits only (no sign, no blanks), value <= max. */
-static bool parse_decimal(const char *s, uint64_t max, uint64_t *ret)
+/* Appends a copy of word to the NULL-terminated list of key k. */
+static int parser_push_string(Parser *p, PolicyKey k, char ***list, const char *word)
 {
-	uint64_t v = 0;
+	size_t *n = &p->n_strings[k];
+	char *s = strdup(word);
 
-	if (!*s)
-		return false;
-	for (; *s; s++) {
-		if (*s < '0' || *s > '9')
-			return false;
-		if (v > (max - (uint64_t)(*s - '0')) / 10)
-			return false;
-		v = v * 10 + (uint64_t)(*s - '0');
+	if (!s || grow(list, &p->allocated[k], *n + 2, sizeof(char *)) < 0) {
+		free(s);
+		return policy_parser_oom(p);
 	}
-	*ret = v;
-	return true;
-}
-
-static int parse_address(Parser *p, const char *key, const char *word)
-{
-	char *a;
-	int r;
-
-	if (!pci_address_is_valid(word))
-		return parser_error(
-		    p, p->line, -EINVAL,
-		    "%s=: \"%s\" is not a PCI address DDDD:BB:DD.F (lower-case hex)", key, word);
-	a = strdup(word);
-	if (!a)
-		return parser_oom(p);
-	r = grow(&p->rule.addresses, &p->addresses_allocated, p->n_addresses + 2, sizeof(char *));
-	if (r < 0) {
-		free(a);
-		return parser_oom(p);
-	}
-	p->rule.addresses[p->n_addresses++] = a;
-	p->rule.addresses[p->n_addresses] = NULL;
+	(*list)[(*n)++] = s;
+	(*list)[*n] = NULL;
 	return 0;
+}
+
+static int parse_address(Parser *p, PolicyKey k, const char *key, const char *word)
+{
+	const char *reason = policy_device_name_invalid_reason(word);
+
+	if (reason)
+		return parser_error(p, p->line, -EINVAL, "%s=: \"%s\" %s", key, word, reason);
+	return parser_push_string(p, k, &p->match->addresses, word);
 }
 
 static bool parse_id_part(const char *s, size_t n, uint32_t *ret)
@@ -276,58 +315,79 @@ static bool parse_id_part(const char *s, size_t n, uint32_t *ret)
 		return false;
 	memcpy(buf, s, 4);
 	buf[4] = 0;
-	return parse_hex(buf, 4, ret);
+	return policy_parse_hex(buf, 4, ret);
 }
 
-static int parse_id(Parser *p, const char *key, const char *word)
+static int parse_id(Parser *p, PolicyKey k, const char *key, const char *word)
 {
 	const char *colon = strchr(word, ':');
-	PciIdMatch m;
+	PciIdMatch m, *slot;
 
 	if (!colon || !parse_id_part(word, (size_t)(colon - word), &m.vendor_id) ||
 	    !parse_id_part(colon + 1, strlen(colon + 1), &m.device_id))
 		return parser_error(p, p->line, -EINVAL,
 				    "%s=: \"%s\" is not VENDOR:DEVICE in hex (use * for any)", key,
 				    word);
-	if (grow(&p->rule.ids, &p->ids_allocated, p->rule.n_ids + 1, sizeof(PciIdMatch)) < 0)
-		return parser_oom(p);
-	p->rule.ids[p->rule.n_ids++] = m;
+	slot = parser_push(p, k, &p->match->ids, &p->match->n_ids, sizeof(PciIdMatch));
+	if (!slot)
+		return -ENOMEM;
+	*slot = m;
 	return 0;
 }
 
-static int parse_class(Parser *p, const char *key, const char *word)
+static int parse_class(Parser *p, PolicyKey k, const char *key, const char *word)
 {
 	size_t n = strlen(word);
-	ClassMatch m;
+	ClassMatch *slot;
 	uint32_t v;
 
-	if ((n != 2 && n != 4 && n != 6) || !parse_hex(word, n, &v))
+	if ((n != 2 && n != 4 && n != 6) || !policy_parse_hex(word, n, &v))
 		return parser_error(p, p->line, -EINVAL,
 				    "%s=: \"%s\" is not a class prefix of 2, 4 or 6 hex digits "
 				    "(class, class+subclass, class+subclass+prog-if)",
 				    key, word);
-	m.value = v << (4 * (6 - n));
-	m.mask = (UINT32_C(0xffffff) << (4 * (6 - n))) & UINT32_C(0xffffff);
-	if (grow(&p->rule.classes, &p->classes_allocated, p->rule.n_classes + 1,
-		 sizeof(ClassMatch)) < 0)
-		return parser_oom(p);
-	p->rule.classes[p->rule.n_classes++] = m;
+	slot = parser_push(p, k, &p->match->classes, &p->match->n_classes, sizeof(ClassMatch));
+	if (!slot)
+		return -ENOMEM;
+	slot->value = v << (4 * (6 - n));
+	slot->mask = (UINT32_C(0xffffff) << (4 * (6 - n))) & UINT32_C(0xffffff);
 	return 0;
 }
 
-static int parse_iommu_group(Parser *p, const char *key, const char *word)
+static int parse_iommu_group(Parser *p, PolicyKey k, const char *key, const char *word)
 {
 	uint64_t v;
+	int *slot;
 
-	if (!parse_decimal(word, INT_MAX, &v))
+	if (!policy_parse_decimal(word, INT_MAX, &v))
 		return parser_error(p, p->line, -EINVAL,
 				    "%s=: \"%s\" is not an IOMMU group number (decimal, 0 to %d)",
 				    key, word, INT_MAX);
-	if (grow(&p->rule.iommu_groups, &p->iommu_groups_allocated, p->rule.n_iommu_groups + 1,
-		 sizeof(int)) < 0)
-		return parser_oom(p);
-	p->rule.iommu_groups[p->rule.n_iommu_groups++] = (int)v;
+	slot = parser_push(p, k, &p->match->iommu_groups, &p->match->n_iommu_groups, sizeof(int));
+	if (!slot)
+		return -ENOMEM;
+	*slot = (int)v;
 	return 0;
+}
+
+static int parse_compatible(Parser *p, PolicyKey k, const char *key, const char *word)
+{
+	if (!policy_compatible_is_valid(word))
+		return parser_error(p, p->line, -EINVAL,
+				    "%s=: \"%s\" is not a device-tree compatible string (1 to %u "
+				    "characters from A-Z a-z 0-9 , . _ + -, e.g. arm,pl330)",
+				    key, word, POLICY_NAME_MAX);
+	return parser_push_string(p, k, &p->match->compatibles, word);
+}
+
+static int parse_mdev_type(Parser *p, PolicyKey k, const char *key, const char *word)
+{
+	if (!policy_mdev_type_is_valid(word))
+		return parser_error(p, p->line, -EINVAL,
+				    "%s=: \"%s\" is not an mdev type name (1 to %u characters from "
+				    "A-Z a-z 0-9 _ . : + -, e.g. i915-GVTg_V5_4)",
+				    key, word, POLICY_NAME_MAX);
+	return parser_push_string(p, k, &p->match->mdev_types, word);
 }
 
 /* Resolves a user (group=false) or group name; -ESRCH when there is none. */
@@ -371,7 +431,7 @@ static int parse_subject(Parser *p, const char *key, const char *word, bool grou
 	int r;
 
 	if (word[0] >= '0' && word[0] <= '9') {
-		if (!parse_decimal(word, UINT32_MAX - 1, &v))
+		if (!policy_parse_decimal(word, UINT32_MAX - 1, &v))
 			return parser_error(p, p->line, -EINVAL,
 					    "%s=: \"%s\" is not a numeric %cid (0 to 4294967294)",
 					    key, word, group ? 'g' : 'u');
@@ -382,7 +442,7 @@ static int parse_subject(Parser *p, const char *key, const char *word, bool grou
 	if (r == -ESRCH)
 		return parser_error(p, p->line, -EINVAL, "%s=: no such %s \"%s\"", key, what, word);
 	if (r == -ENOMEM)
-		return parser_oom(p);
+		return policy_parser_oom(p);
 	if (r < 0)
 		return parser_error(p, p->line, r, "%s=: cannot look up %s \"%s\": %s", key, what,
 				    word, strerror(-r));
@@ -393,31 +453,35 @@ static int parse_subject(Parser *p, const char *key, const char *word, bool grou
 	return 0;
 }
 
-static int parse_user(Parser *p, const char *key, const char *word)
+static int parse_user(Parser *p, PolicyKey k, const char *key, const char *word)
 {
 	uint32_t id = UINT32_MAX;
+	uid_t *slot;
 	int r;
 
 	r = parse_subject(p, key, word, false, &id);
 	if (r < 0)
 		return r;
-	if (grow(&p->rule.uids, &p->uids_allocated, p->rule.n_uids + 1, sizeof(uid_t)) < 0)
-		return parser_oom(p);
-	p->rule.uids[p->rule.n_uids++] = (uid_t)id;
+	slot = parser_push(p, k, &p->rule.uids, &p->rule.n_uids, sizeof(uid_t));
+	if (!slot)
+		return -ENOMEM;
+	*slot = (uid_t)id;
 	return 0;
 }
 
-static int parse_group(Parser *p, const char *key, const char *word)
+static int parse_group(Parser *p, PolicyKey k, const char *key, const char *word)
 {
 	uint32_t id = UINT32_MAX;
+	gid_t *slot;
 	int r;
 
 	r = parse_subject(p, key, word, true, &id);
 	if (r < 0)
 		return r;
-	if (grow(&p->rule.gids, &p->gids_allocated, p->rule.n_gids + 1, sizeof(gid_t)) < 0)
-		return parser_oom(p);
-	p->rule.gids[p->rule.n_gids++] = (gid_t)id;
+	slot = parser_push(p, k, &p->rule.gids, &p->rule.n_gids, sizeof(gid_t));
+	if (!slot)
+		return -ENOMEM;
+	*slot = (gid_t)id;
 	return 0;
 }
 
@@ -441,7 +505,7 @@ const char *dma_mode_to_string(DmaMode m)
 	return NULL;
 }
 
-static int parse_dma_mode(Parser *p, const char *key, const char *word)
+static int parse_dma_mode(Parser *p, PolicyKey k, const char *key, const char *word)
 {
 	DmaMode m = dma_mode_from_string(word);
 
@@ -453,27 +517,15 @@ static int parse_dma_mode(Parser *p, const char *key, const char *word)
 	return 0;
 }
 
-static int parse_dma_quota(Parser *p, const char *key, const char *word)
+static int parse_dma_quota(Parser *p, PolicyKey k, const char *key, const char *word)
 {
-	static const char suffixes[] = "KMGT";
-	_cleanup_free_ char *digits = strdup(word);
-	size_t n = strlen(word);
-	unsigned shift = 0;
-	const char *s;
 	uint64_t v;
 
-	if (!digits)
-		return parser_oom(p);
-	if (n > 1 && (s = strchr(suffixes, word[n - 1]))) {
-		shift = 10 * (unsigned)(s - suffixes + 1);
-		digits[n - 1] = 0;
-	}
-	if (!parse_decimal(digits, UINT64_MAX >> shift, &v))
+	if (!policy_parse_size(word, &v))
 		return parser_error(p, p->line, -EINVAL,
 				    "%s=: \"%s\" is not a size (bytes, or a number followed by "
 				    "K, M, G or T)",
 				    key, word);
-	v <<= shift;
 	if (v == 0 || v > POLICY_DMA_QUOTA_MAX)
 		return parser_error(p, p->line, -EINVAL,
 				    "%s=: \"%s\" is out of range (more than 0, at most 1T)", key,
@@ -482,34 +534,125 @@ static int parse_dma_quota(Parser *p, const char *key, const char *word)
 	return 0;
 }
 
-static int parse_max_devices(Parser *p, const char *key, const char *word)
+static int parse_max_devices(Parser *p, PolicyKey k, const char *key, const char *word)
 {
 	uint64_t v;
 
-	if (!parse_decimal(word, UINT64_MAX, &v) || v < 1 || v > POLICY_MAX_DEVICES_MAX)
+	if (!policy_parse_decimal(word, UINT64_MAX, &v) || v < 1 || v > POLICY_MAX_DEVICES_MAX)
 		return parser_error(p, p->line, -EINVAL, "%s=: \"%s\" is not a number from 1 to %u",
 				    key, word, POLICY_MAX_DEVICES_MAX);
 	p->rule.max_devices = (unsigned)v;
 	return 0;
 }
 
-/* ---- rules and sections ---- */
+static int parse_bool(Parser *p, PolicyKey k, const char *key, const char *word)
+{
+	int b = policy_parse_boolean(word);
 
-/* Checks and stores the rule being built, if any. */
+	if (b < 0)
+		return parser_error(p, p->line, -EINVAL,
+				    "%s=: \"%s\" is not a boolean (yes, no, true, false, on, off, "
+				    "1 or 0)",
+				    key, word);
+	if (k == KEY_REQUIRE_RESET)
+		p->rule.require_reset = b;
+	else if (k == KEY_MAY_REBIND)
+		p->rule.may_rebind = b;
+	else
+		p->rule.revoke_force = b;
+	return 0;
+}
+
+static int parse_revoke_grace(Parser *p, PolicyKey k, const char *key, const char *word)
+{
+	uint64_t usec;
+
+	if (!policy_parse_timespan(word, &usec))
+		return parser_error(p, p->line, -EINVAL,
+				    "%s=: \"%s\" is not a time span (e.g. 30s, 500ms, 1min30s; "
+				    "no blanks)",
+				    key, word);
+	if (usec > POLICY_REVOKE_GRACE_MAX_USEC)
+		return parser_error(p, p->line, -EINVAL, "%s=: \"%s\" is more than 1h", key, word);
+	p->rule.revoke_grace_usec = usec;
+	return 0;
+}
+
+static int parse_manage_devices(Parser *p, PolicyKey k, const char *key, const char *word)
+{
+	if (streq(word, "rules"))
+		p->manage_mode = POLICY_MANAGE_RULES;
+	else if (streq(word, "all"))
+		p->manage_mode = POLICY_MANAGE_ALL;
+	else if (streq(word, "none"))
+		p->manage_mode = POLICY_MANAGE_NONE;
+	else
+		return parser_error(p, p->line, -EINVAL, "%s=: \"%s\" is not rules, all or none",
+				    key, word);
+	return 0;
+}
+
+/* ---- sections ---- */
+
+static const char *section_name(SectionType t)
+{
+	switch (t) {
+	case SECTION_RULE:
+		return "[Rule]";
+	case SECTION_MANAGE:
+		return "[Manage]";
+	case SECTION_IGNORE:
+		return "[Ignore]";
+	case SECTION_NONE:
+		break;
+	}
+	return "no section";
+}
+
+/* "Addresses=, Ids=, ... or MdevTypes=": the keys allowed in section t. */
+static int keys_in_section(SectionType t, bool device_matchers_only, char **ret)
+{
+	_cleanup_free_ char *s = NULL;
+	size_t n = 0, i_last = 0, len = 0;
+
+	for (size_t i = 0; i < _KEY_MAX; i++)
+		if ((policy_keys[i].sections & (1u << t)) &&
+		    (!device_matchers_only || i <= KEY_DEVICE_MATCHER_LAST)) {
+			i_last = i;
+			n++;
+		}
+	s = malloc(_KEY_MAX * 24);
+	if (!s)
+		return -ENOMEM;
+	s[0] = 0;
+	for (size_t i = 0, j = 0; i < _KEY_MAX; i++) {
+		if (!(policy_keys[i].sections & (1u << t)) ||
+		    (device_matchers_only && i > KEY_DEVICE_MATCHER_LAST))
+			continue;
+		len += (size_t)snprintf(s + len, _KEY_MAX * 24 - len, "%s%s=",
+					j == 0	      ? ""
+					: i == i_last ? " or "
+						      : ", ",
+					policy_keys[i].name);
+		j++;
+	}
+	*ret = TAKE_PTR(s);
+	return n > 0 ? 0 : -EINVAL;
+}
+
+/* Checks and stores a finished rule. */
 static int parser_finish_rule(Parser *p)
 {
 	PolicyRule *rule = &p->rule;
 
-	if (!p->in_rule)
-		return 0;
-	p->in_rule = false;
-
-	if (!rule->addresses && rule->n_ids == 0 && rule->n_classes == 0 &&
-	    rule->n_iommu_groups == 0)
+	if (policy_device_match_is_empty(&rule->devices)) {
+		_cleanup_free_ char *keys = NULL;
+		if (keys_in_section(SECTION_RULE, true, &keys) < 0)
+			return policy_parser_oom(p);
 		return parser_error(p, rule->line, -EINVAL,
-				    "rule \"%s\" has no device matcher "
-				    "(it needs Addresses=, Ids=, Classes= or IommuGroups=)",
-				    rule->name);
+				    "rule \"%s\" has no device matcher (it needs %s)", rule->name,
+				    keys);
+	}
 	if (rule->n_uids == 0 && rule->n_gids == 0)
 		return parser_error(
 		    p, rule->line, -EINVAL,
@@ -517,9 +660,58 @@ static int parser_finish_rule(Parser *p)
 
 	if (grow(&p->policy->rules, &p->rules_allocated, p->policy->n_rules + 1,
 		 sizeof(PolicyRule)) < 0)
-		return parser_oom(p);
+		return policy_parser_oom(p);
 	p->policy->rules[p->policy->n_rules++] = *rule;
 	*rule = (PolicyRule){};
+	return 0;
+}
+
+/* Checks and stores a finished [Manage] or [Ignore]. */
+static int parser_finish_device_set(Parser *p, SectionType t)
+{
+	bool empty = policy_device_match_is_empty(&p->set.devices);
+
+	if (t == SECTION_MANAGE) {
+		if (empty && !p->key_line[KEY_DEVICES])
+			return parser_error(p, p->set.line, -EINVAL,
+					    "[Manage] is empty (it needs Devices= or device "
+					    "matchers)");
+		if (!empty && p->manage_mode == POLICY_MANAGE_ALL) {
+			unsigned line = 0;
+			for (int k = 0; k <= KEY_DEVICE_MATCHER_LAST; k++)
+				if (p->key_line[k] && (!line || p->key_line[k] < line))
+					line = p->key_line[k];
+			return parser_error(p, line, -EINVAL,
+					    "[Manage] has Devices=all, which manages every device; "
+					    "device matchers would add nothing");
+		}
+		p->policy->manage_mode = p->manage_mode;
+		p->policy->manage = p->set;
+	} else {
+		if (empty)
+			return parser_error(p, p->set.line, -EINVAL,
+					    "[Ignore] is empty (it needs device matchers)");
+		p->policy->ignore = p->set;
+	}
+	p->set = (PolicyDeviceSet){};
+	return 0;
+}
+
+static int parser_finish_section(Parser *p)
+{
+	SectionType t = p->section;
+
+	p->section = SECTION_NONE;
+	p->match = NULL;
+	switch (t) {
+	case SECTION_RULE:
+		return parser_finish_rule(p);
+	case SECTION_MANAGE:
+	case SECTION_IGNORE:
+		return parser_finish_device_set(p, t);
+	case SECTION_NONE:
+		break;
+	}
 	return 0;
 }
 
@@ -534,33 +726,8 @@ static bool rule_name_is_valid(const char *s, size_t n)
 	return true;
 }
 
-/* A line starting with '[' (p->raw): "[Rule NAME]", then blanks or a "; comment". */
-static int parser_section(Parser *p)
+static int parser_start_rule(Parser *p, const char *name, size_t n)
 {
-	const char *s = p->raw, *e = p->raw + p->raw_len, *close, *name;
-	size_t n;
-	int r;
-
-	r = parser_finish_rule(p);
-	if (r < 0)
-		return r;
-
-	close = memchr(s, ']', p->raw_len);
-	if (!close)
-		return parser_error(p, p->line, -EINVAL,
-				    "section header without \"]\"; expected [Rule NAME]");
-	for (const char *c = close + 1; c < e && *c != ';'; c++)
-		if (!is_space(*c))
-			return parser_error(p, p->line, -EINVAL,
-					    "unexpected text after \"]\" (only a \"; comment\" "
-					    "may follow a section header)");
-
-	if ((size_t)(close - s) < 6 || memcmp(s, "[Rule ", 6) != 0)
-		return parser_error(p, p->line, -EINVAL,
-				    "unknown section \"%.*s\"; expected [Rule NAME]",
-				    (int)(close - s + 1), s);
-	name = s + 6;
-	n = (size_t)(close - name);
 	if (!rule_name_is_valid(name, n))
 		return parser_error(p, p->line, -EINVAL,
 				    "invalid rule name \"%.*s\" (use 1 to %d characters from "
@@ -583,19 +750,75 @@ static int parser_section(Parser *p)
 	    .dma_modes = DMA_MODES_ALL,
 	    .dma_quota = POLICY_DEFAULT_DMA_QUOTA,
 	    .max_devices = POLICY_DEFAULT_MAX_DEVICES,
+	    .revoke_grace_usec = POLICY_DEFAULT_REVOKE_GRACE_USEC,
 	};
-	p->n_addresses = p->addresses_allocated = p->ids_allocated = p->classes_allocated =
-	    p->iommu_groups_allocated = p->uids_allocated = p->gids_allocated = 0;
-	memset(p->key_line, 0, sizeof(p->key_line));
-	memset(p->n_words, 0, sizeof(p->n_words));
-	p->prev_key = -1;
-	p->in_rule = true;
-
+	p->match = &p->rule.devices;
+	p->section = SECTION_RULE;
 	p->rule.name = strndup(name, n);
 	p->rule.file = strdup(p->origin);
 	if (!p->rule.name || !p->rule.file)
-		return parser_oom(p);
+		return policy_parser_oom(p);
 	return 0;
+}
+
+static int parser_start_device_set(Parser *p, SectionType t)
+{
+	const PolicyDeviceSet *old = t == SECTION_MANAGE ? &p->policy->manage : &p->policy->ignore;
+
+	if (old->file)
+		return parser_error(p, p->line, -EINVAL,
+				    "%s is already defined at %s:%u (one for all files together)",
+				    section_name(t), old->file, old->line);
+	p->set = (PolicyDeviceSet){.line = p->line};
+	p->manage_mode = POLICY_MANAGE_RULES;
+	p->match = &p->set.devices;
+	p->section = t;
+	p->set.file = strdup(p->origin);
+	if (!p->set.file)
+		return policy_parser_oom(p);
+	return 0;
+}
+
+/* A line starting with '[' (p->raw): "[Rule NAME]", "[Manage]" or "[Ignore]", then blanks or a
+ * "; comment". */
+static int parser_section(Parser *p)
+{
+	const char *s = p->raw, *e = p->raw + p->raw_len, *close;
+	size_t n;
+	int r;
+
+	r = parser_finish_section(p);
+	if (r < 0)
+		return r;
+
+	close = memchr(s, ']', p->raw_len);
+	if (!close)
+		return parser_error(p, p->line, -EINVAL,
+				    "section header without \"]\"; expected [Rule NAME], "
+				    "[Manage] or [Ignore]");
+	for (const char *c = close + 1; c < e && *c != ';'; c++)
+		if (!is_space(*c))
+			return parser_error(p, p->line, -EINVAL,
+					    "unexpected text after \"]\" (only a \"; comment\" "
+					    "may follow a section header)");
+
+	memset(p->key_line, 0, sizeof(p->key_line));
+	memset(p->n_words, 0, sizeof(p->n_words));
+	memset(p->allocated, 0, sizeof(p->allocated));
+	memset(p->n_strings, 0, sizeof(p->n_strings));
+	p->prev_key = -1;
+
+	n = (size_t)(close - s + 1);
+	if (n == strlen("[Manage]") && memcmp(s, "[Manage]", n) == 0)
+		return parser_start_device_set(p, SECTION_MANAGE);
+	if (n == strlen("[Ignore]") && memcmp(s, "[Ignore]", n) == 0)
+		return parser_start_device_set(p, SECTION_IGNORE);
+	if (n < 7 || memcmp(s, "[Rule ", 6) != 0)
+		return parser_error(p, p->line, -EINVAL,
+				    "unknown section \"%.*s\"; expected [Rule NAME], [Manage] or "
+				    "[Ignore]",
+				    (int)n, s);
+	return parser_start_rule(p, s + 6, (size_t)(close - (s + 6)));
 }
 
 /* ---- inih callbacks ---- */
@@ -669,6 +892,57 @@ static void strip_inline_comment(char *s)
 		}
 }
 
+/* A key at the start of a line: checks it may be set here, and records where it is. */
+static int parser_new_key(Parser *p, const char *name, const char *value)
+{
+	size_t n = strlen(name);
+	const char *key, *s;
+	int k;
+
+	if (p->section == SECTION_NONE)
+		return parser_error(p, p->line, -EINVAL,
+				    "\"%s=\" outside a section; keys belong in a [Rule NAME], "
+				    "[Manage] or [Ignore] section",
+				    name);
+	if (n == 0)
+		return parser_error(p, p->line, -EINVAL, "no key before \"=\"");
+	k = parser_lookup_key(name);
+	if (k < 0 || !(policy_keys[k].sections & (1u << p->section))) {
+		_cleanup_free_ char *keys = NULL;
+		if (keys_in_section(p->section, false, &keys) < 0)
+			return policy_parser_oom(p);
+		if (k >= 0)
+			return parser_error(p, p->line, -EINVAL,
+					    "%s= does not belong in %s (expected %s)", name,
+					    section_name(p->section), keys);
+		return parser_error(p, p->line, -EINVAL, "unknown key \"%s=\" in %s (expected %s)",
+				    name, section_name(p->section), keys);
+	}
+	key = policy_keys[k].name;
+	/* inih also splits at ':'; only '=' is the format. */
+	s = p->raw + n;
+	while (s < p->raw + p->raw_len && is_space(*s))
+		s++;
+	if (p->raw_len < n || memcmp(p->raw, name, n) != 0 || s >= p->raw + p->raw_len || *s != '=')
+		return parser_error(p, p->line, -EINVAL, "%s: expected \"%s=VALUE\"", key, key);
+	if (p->key_line[k] > 0)
+		return parser_error(p, p->line, -EINVAL,
+				    "%s= is already set on line %u in %s%s%s (list all values on "
+				    "one key)",
+				    key, p->key_line[k],
+				    p->section == SECTION_RULE ? "rule \""
+							       : section_name(p->section),
+				    p->section == SECTION_RULE ? p->rule.name : "",
+				    p->section == SECTION_RULE ? "\"" : "");
+	p->key_line[k] = p->line;
+	p->prev_key = k;
+	if (!*value)
+		return parser_error(p, p->line, -EINVAL, "%s=: empty value", key);
+	if (k == KEY_DMA_MODES)
+		p->rule.dma_modes = 0;
+	return k;
+}
+
 static int parser_key(Parser *p, const char *name, const char *value)
 {
 	_cleanup_free_ char *words = strdup(value);
@@ -677,7 +951,7 @@ static int parser_key(Parser *p, const char *name, const char *value)
 	int k, r;
 
 	if (!words)
-		return parser_oom(p);
+		return policy_parser_oom(p);
 
 	if (p->raw_len > 0 && is_space(p->raw[0])) {
 		/* inih hands us an indented line as a continuation of the previous key. */
@@ -699,43 +973,10 @@ static int parser_key(Parser *p, const char *name, const char *value)
 					    "%s=; keys must start at the beginning of the line",
 					    key, value, key);
 	} else {
-		size_t n = strlen(name);
-		const char *s;
-
-		if (!p->in_rule)
-			return parser_error(p, p->line, -EINVAL,
-					    "\"%s=\" outside a section; keys belong in a "
-					    "[Rule NAME] section",
-					    name);
-		if (n == 0)
-			return parser_error(p, p->line, -EINVAL, "no key before \"=\"");
-		k = parser_lookup_key(name);
+		k = parser_new_key(p, name, value);
 		if (k < 0)
-			return parser_error(p, p->line, -EINVAL,
-					    "unknown key \"%s=\" (expected Addresses=, Ids=, "
-					    "Classes=, IommuGroups=, Users=, Groups=, DmaModes=, "
-					    "DmaQuota= or MaxDevices=)",
-					    name);
+			return k;
 		key = policy_keys[k].name;
-		/* inih also splits at ':'; only '=' is the format. */
-		s = p->raw + n;
-		while (s < p->raw + p->raw_len && is_space(*s))
-			s++;
-		if (p->raw_len < n || memcmp(p->raw, name, n) != 0 || s >= p->raw + p->raw_len ||
-		    *s != '=')
-			return parser_error(p, p->line, -EINVAL, "%s: expected \"%s=VALUE\"", key,
-					    key);
-		if (p->key_line[k] > 0)
-			return parser_error(p, p->line, -EINVAL,
-					    "%s= is already set on line %u for rule \"%s\" "
-					    "(list all values on one key)",
-					    key, p->key_line[k], p->rule.name);
-		p->key_line[k] = p->line;
-		p->prev_key = k;
-		if (!*value)
-			return parser_error(p, p->line, -EINVAL, "%s=: empty value", key);
-		if (k == KEY_DMA_MODES)
-			p->rule.dma_modes = 0;
 	}
 
 	for (w = strtok_r(words, " \t\r\n\v\f", &save); w;
@@ -747,7 +988,7 @@ static int parser_key(Parser *p, const char *name, const char *value)
 			return parser_error(p, p->line, -EINVAL,
 					    "%s=: too many entries (at most %u)", key,
 					    POLICY_ENTRIES_MAX);
-		r = policy_keys[k].parse(p, key, w);
+		r = policy_keys[k].parse(p, (PolicyKey)k, key, w);
 		if (r < 0)
 			return r;
 	}
@@ -765,9 +1006,52 @@ static int parser_handler(void *userdata, const char *section, const char *name,
 	return parser_key(p, name, value) >= 0;
 }
 
-/* ---- texts and files ---- */
+/* ---- the policy as a whole ---- */
 
-static int parser_parse(Parser *p, const char *origin, const char *text, size_t size)
+/*
+ * Conflicts are rules that can never match, reported at the rule:
+ *  - a rule shadowed by an earlier one (policy_rule_shadows());
+ *  - a rule all of whose device matchers [Ignore] covers;
+ *  - any rule when Devices=none and [Manage] lists no device.
+ * Rule names are unique already (parser_start_rule()).
+ */
+static int policy_check_conflicts(Parser *p)
+{
+	const Policy *policy = p->policy;
+
+	for (size_t j = 0; j < policy->n_rules; j++) {
+		const PolicyRule *later = &policy->rules[j];
+
+		for (size_t i = 0; i < j; i++) {
+			const PolicyRule *earlier = &policy->rules[i];
+			if (policy_rule_shadows(earlier, later))
+				return policy_parser_error(
+				    p, later->file, later->line, -EINVAL,
+				    "rule \"%s\" can never match: rule \"%s\" (%s:%u) comes "
+				    "first and matches every device and subject it does",
+				    later->name, earlier->name, earlier->file, earlier->line);
+		}
+		if (policy->ignore.file &&
+		    policy_device_match_covers(&policy->ignore.devices, &later->devices))
+			return policy_parser_error(p, later->file, later->line, -EINVAL,
+						   "rule \"%s\" can never match: [Ignore] (%s:%u) "
+						   "covers every device it matches",
+						   later->name, policy->ignore.file,
+						   policy->ignore.line);
+		if (policy->manage_mode == POLICY_MANAGE_NONE &&
+		    policy_device_match_is_empty(&policy->manage.devices))
+			return policy_parser_error(p, later->file, later->line, -EINVAL,
+						   "rule \"%s\" can never match: [Manage] (%s:%u) "
+						   "says Devices=none and lists no device",
+						   later->name, policy->manage.file,
+						   policy->manage.line);
+	}
+	return 0;
+}
+
+/* ---- texts ---- */
+
+int policy_parser_feed(PolicyParser *p, const char *origin, const char *text, size_t size)
 {
 	const char *nul;
 	int k;
@@ -792,7 +1076,7 @@ static int parser_parse(Parser *p, const char *origin, const char *text, size_t 
 
 	k = ini_parse_stream(parser_read_line, p, parser_handler, p);
 	if (k < 0)
-		return parser_oom(p);
+		return policy_parser_oom(p);
 	if (k > 0 && (p->r >= 0 || (unsigned)k < p->error_found_at)) {
 		/* inih found a line it could not parse before we found anything. */
 		free(p->error);
@@ -800,303 +1084,53 @@ static int parser_parse(Parser *p, const char *origin, const char *text, size_t 
 		p->r = 0;
 		p->line = (unsigned)k;
 		return parser_error(p, (unsigned)k, -EINVAL,
-				    "expected [Rule NAME], KEY=VALUE, or a comment");
+				    "expected [Rule NAME], [Manage], [Ignore], KEY=VALUE, or a "
+				    "comment");
 	}
 	if (p->r < 0)
 		return p->r;
 	p->line++;
-	return parser_finish_rule(p);
+	return parser_finish_section(p);
 }
 
-static Parser parser_new(uid_t owner_uid)
+int policy_parser_new(PolicyParser **ret)
 {
-	return (Parser){.owner_uid = owner_uid, .prev_key = -1};
-}
+	_cleanup_free_ PolicyParser *p = calloc(1, sizeof(PolicyParser));
 
-static int parser_start(Parser *p)
-{
+	if (!p)
+		return -ENOMEM;
+	p->prev_key = -1;
 	p->policy = calloc(1, sizeof(Policy));
-	return p->policy ? 0 : -ENOMEM;
+	if (!p->policy)
+		return -ENOMEM;
+	*ret = TAKE_PTR(p);
+	return 0;
 }
 
-/* Hands over the result, or the error, and clears the parser. */
-static int parser_return(Parser *p, Policy **ret, char **ret_error)
+PolicyParser *policy_parser_free(PolicyParser *p)
 {
-	int r = p->r;
+	if (!p)
+		return NULL;
+	policy_free(p->policy);
+	rule_done(&p->rule);
+	device_set_done(&p->set);
+	free(p->error);
+	free(p);
+	return NULL;
+}
 
+int policy_parser_finish(PolicyParser *p, Policy **ret, char **ret_error)
+{
+	int r;
+
+	if (p->r >= 0)
+		(void)policy_check_conflicts(p);
+	r = p->r;
 	if (r < 0) {
 		if (ret_error)
 			*ret_error = TAKE_PTR(p->error);
-		parser_done(p);
-		return r;
-	}
-	*ret = TAKE_PTR(p->policy);
-	parser_done(p);
-	return 0;
-}
-
-static bool stat_check(Parser *p, const struct stat *st)
-{
-	if (st->st_uid != p->owner_uid) {
-		parser_error(p, 0, -EPERM, "refusing to read: owned by uid %u, not %u",
-			     (unsigned)st->st_uid, (unsigned)p->owner_uid);
-		return false;
-	}
-	if (st->st_mode & (S_IWGRP | S_IWOTH)) {
-		parser_error(p, 0, -EPERM,
-			     "refusing to read: writable by %s (mode %04o); "
-			     "only its owner may write it",
-			     st->st_mode & S_IWOTH ? "others" : "group",
-			     (unsigned)(st->st_mode & 07777));
-		return false;
-	}
-	return true;
-}
-
-/* Reads and parses one file; a missing file is no error. */
-static int parser_load_file(Parser *p, int dir_fd, const char *name, const char *path)
-{
-	_cleanup_close_ int fd = -EBADF;
-	_cleanup_free_ char *buf = NULL;
-	size_t size = 0, allocated;
-	struct stat st;
-
-	p->origin = path;
-	p->line = 0;
-
-	fd = openat(dir_fd, name, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NOCTTY | O_NONBLOCK);
-	if (fd < 0) {
-		int r = negative_errno();
-		if (r == -ENOENT)
-			return 0;
-		if (r == -ELOOP)
-			return parser_error(p, 0, r,
-					    "refusing to read: is a symbolic link (not followed)");
-		return parser_error(p, 0, r, "cannot open: %s", strerror(-r));
-	}
-	if (fstat(fd, &st) < 0) {
-		int r = negative_errno();
-		return parser_error(p, 0, r, "cannot stat: %s", strerror(-r));
-	}
-	if (!S_ISREG(st.st_mode))
-		return parser_error(p, 0, -EINVAL, "refusing to read: not a regular file");
-	if (!stat_check(p, &st))
-		return p->r;
-	if ((uint64_t)st.st_size > POLICY_FILE_SIZE_MAX)
-		return parser_error(p, 0, -EFBIG, "larger than 1 MiB");
-
-	/* One byte more than the limit, to see a file that grew since fstat(). */
-	allocated = (size_t)st.st_size + 1;
-	buf = malloc(allocated + 1);
-	if (!buf)
-		return parser_oom(p);
-	for (;;) {
-		ssize_t n;
-
-		if (size == allocated) {
-			char *b;
-			if (allocated > POLICY_FILE_SIZE_MAX)
-				return parser_error(p, 0, -EFBIG, "larger than 1 MiB");
-			allocated = allocated * 2 > POLICY_FILE_SIZE_MAX + 1
-					? POLICY_FILE_SIZE_MAX + 1
-					: allocated * 2;
-			b = realloc(buf, allocated + 1);
-			if (!b)
-				return parser_oom(p);
-			buf = b;
-		}
-		n = read(fd, buf + size, allocated - size);
-		if (n < 0) {
-			int r = negative_errno();
-			if (r == -EINTR)
-				continue;
-			return parser_error(p, 0, r, "cannot read: %s", strerror(-r));
-		}
-		if (n == 0)
-			break;
-		size += (size_t)n;
-	}
-	buf[size] = 0;
-
-	return parser_parse(p, path, buf, size);
-}
-
-static int strcmp_ptr(const void *a, const void *b)
-{
-	return strcmp(*(char *const *)a, *(char *const *)b);
-}
-
-static bool is_dropin_name(const char *s)
-{
-	size_t n = strlen(s);
-	return s[0] != '.' && n > 5 && streq(s + n - 5, ".conf");
-}
-
-static void closedirp(DIR **d)
-{
-	if (*d)
-		closedir(*d);
-}
-
-static int parser_load_dir(Parser *p, const char *dir)
-{
-	_cleanup_(closedirp) DIR *d = NULL;
-	_cleanup_strv_free_ char **names = NULL;
-	size_t n = 0, allocated = 0;
-	struct stat st;
-	int fd;
-
-	p->origin = dir;
-	p->line = 0;
-
-	fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOCTTY);
-	if (fd < 0) {
-		int r = negative_errno();
-		if (r == -ENOENT)
-			return 0;
-		return parser_error(p, 0, r, "cannot open directory: %s", strerror(-r));
-	}
-	d = fdopendir(fd);
-	if (!d) {
-		int r = negative_errno();
-		safe_close(fd);
-		return parser_error(p, 0, r, "cannot open directory: %s", strerror(-r));
-	}
-	if (fstat(dirfd(d), &st) < 0) {
-		int r = negative_errno();
-		return parser_error(p, 0, r, "cannot stat: %s", strerror(-r));
-	}
-	if (!stat_check(p, &st))
-		return p->r;
-
-	for (;;) {
-		struct dirent *de;
-
-		errno = 0;
-		de = readdir(d);
-		if (!de) {
-			if (errno != 0) {
-				int r = negative_errno();
-				return parser_error(p, 0, r, "cannot read directory: %s",
-						    strerror(-r));
-			}
-			break;
-		}
-		if (!is_dropin_name(de->d_name))
-			continue;
-		if (n >= POLICY_DROPINS_MAX)
-			return parser_error(p, 0, -EINVAL, "more than %u *.conf files",
-					    POLICY_DROPINS_MAX);
-		if (grow(&names, &allocated, n + 2, sizeof(char *)) < 0)
-			return parser_oom(p);
-		names[n] = strdup(de->d_name);
-		if (!names[n])
-			return parser_oom(p);
-		names[++n] = NULL;
-	}
-	if (n == 0)
-		return 0;
-	qsort(names, n, sizeof(char *), strcmp_ptr);
-
-	for (size_t i = 0; i < n; i++) {
-		_cleanup_free_ char *path = NULL;
-		size_t l = strlen(dir);
-		int r;
-
-		if (asprintf(&path, "%s%s%s", dir, l > 0 && dir[l - 1] == '/' ? "" : "/",
-			     names[i]) < 0)
-			return parser_oom(p);
-		r = parser_load_file(p, dirfd(d), names[i], path);
-		if (r < 0)
-			return r;
-	}
-	return 0;
-}
-
-int policy_load_full(const char *config_path, const char *dropin_dir, uid_t owner_uid, Policy **ret,
-		     char **ret_error)
-{
-	Parser p = parser_new(owner_uid);
-
-	if (!ret)
-		return -EINVAL;
-	if (parser_start(&p) < 0)
-		parser_oom(&p);
-	if (p.r >= 0 && config_path)
-		(void)parser_load_file(&p, AT_FDCWD, config_path, config_path);
-	if (p.r >= 0 && dropin_dir)
-		(void)parser_load_dir(&p, dropin_dir);
-	return parser_return(&p, ret, ret_error);
-}
-
-int policy_load(const char *config_path, const char *dropin_dir, Policy **ret, char **ret_error)
-{
-	return policy_load_full(config_path, dropin_dir, 0, ret, ret_error);
-}
-
-int policy_load_string(const char *text, const char *origin, Policy **ret, char **ret_error)
-{
-	Parser p = parser_new(0);
-
-	if (!text || !ret)
-		return -EINVAL;
-	if (parser_start(&p) < 0)
-		parser_oom(&p);
-	else
-		(void)parser_parse(&p, origin ?: "(string)", text, strlen(text));
-	return parser_return(&p, ret, ret_error);
-}
-
-/* ---- matching ---- */
-
-static bool rule_matches_device(const PolicyRule *rule, const PolicyDevice *device)
-{
-	if (device->address && strv_contains(rule->addresses, device->address))
-		return true;
-	for (size_t i = 0; i < rule->n_ids; i++) {
-		const PciIdMatch *m = &rule->ids[i];
-		if ((m->vendor_id == POLICY_ID_ANY || m->vendor_id == device->vendor_id) &&
-		    (m->device_id == POLICY_ID_ANY || m->device_id == device->device_id))
-			return true;
-	}
-	for (size_t i = 0; i < rule->n_classes; i++)
-		if ((device->class_code & rule->classes[i].mask) == rule->classes[i].value)
-			return true;
-	for (size_t i = 0; i < rule->n_iommu_groups; i++)
-		if (device->iommu_group >= 0 && rule->iommu_groups[i] == device->iommu_group)
-			return true;
-	return false;
-}
-
-static bool gid_listed(const PolicyRule *rule, gid_t gid)
-{
-	for (size_t i = 0; i < rule->n_gids; i++)
-		if (rule->gids[i] == gid)
-			return true;
-	return false;
-}
-
-static bool rule_matches_subject(const PolicyRule *rule, const PolicySubject *subject)
-{
-	for (size_t i = 0; i < rule->n_uids; i++)
-		if (rule->uids[i] == subject->uid)
-			return true;
-	if (gid_listed(rule, subject->gid))
-		return true;
-	for (size_t i = 0; i < subject->n_supplementary_gids; i++)
-		if (gid_listed(rule, subject->supplementary_gids[i]))
-			return true;
-	return false;
-}
-
-const PolicyRule *policy_find_rule(const Policy *p, const PolicySubject *subject,
-				   const PolicyDevice *device)
-{
-	if (!p || !subject || !device)
-		return NULL;
-	for (size_t i = 0; i < p->n_rules; i++)
-		if (rule_matches_subject(&p->rules[i], subject) &&
-		    rule_matches_device(&p->rules[i], device))
-			return &p->rules[i];
-	return NULL;
+	} else
+		*ret = TAKE_PTR(p->policy);
+	policy_parser_free(p);
+	return r;
 }

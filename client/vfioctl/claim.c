@@ -87,7 +87,7 @@ static void print_error(const char *format, ...)
 
 /* "00:03.0" gains the domain 0000, hex digits are lower-cased; anything that does not then
  * look like a PCI address is passed on unchanged for vfiod to judge. */
-static char *canonical_device(const char *s)
+char *canonical_device(const char *s)
 {
 	char buf[PCI_ADDRESS_MAX + 8];
 	size_t colons = 0;

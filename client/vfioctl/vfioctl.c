@@ -20,6 +20,9 @@ static const struct command {
 } commands[] = {
     {"claim", cmd_claim, "[--dma MODE] [--irq DEVICE:INDEX:COUNT]... DEVICE... -- PROGRAM [ARG...]",
      "claim devices and run PROGRAM with their fds"},
+    {"policy", cmd_policy, "check [--config PATH] [--user USER] DEVICE...",
+     "say which policy rule decides USER's claim of each DEVICE, and why"},
+    {"reload", cmd_reload, "", "make vfiod reload its policy (root only)"},
 };
 
 void log_to_stderr(int priority, const char *message, void *userdata)

@@ -16,5 +16,10 @@ struct vfioctl {
 
 /* A command gets its own argv, argv[0] being its name; returns the process's exit code. */
 int cmd_claim(const struct vfioctl *ctx, int argc, char **argv);
+int cmd_policy(const struct vfioctl *ctx, int argc, char **argv);
+int cmd_reload(const struct vfioctl *ctx, int argc, char **argv);
+
+/* "00:03.0" and upper-case hex made canonical; anything else copied as it is. NULL: no memory. */
+char *canonical_device(const char *s);
 
 void log_to_stderr(int priority, const char *message, void *userdata);
