@@ -1,11 +1,16 @@
 /* SPDX-License-Identifier: MIT */
 /* io.vfiod.Broker1.Device on /io/vfiod/Broker1/device/<label>. */
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 
 #include "bus-objects.h"
 #include "claim.h"
 #include "device.h"
+#include "device-vfio.h"
+#include "vfio-device.h"
+#include "vfio-info.h"
+#include "log.h"
 #include "util.h"
 
 static int device_object_find(sd_bus *bus, const char *path, const char *interface, void *userdata,
@@ -89,11 +94,190 @@ static int property_get_claim(sd_bus *bus, const char *path, const char *interfa
 	return sd_bus_message_append(reply, "o", c ? c->path : "/");
 }
 
+static int property_get_managed(sd_bus *bus, const char *path, const char *interface,
+				const char *property, sd_bus_message *reply, void *userdata,
+				sd_bus_error *error)
+{
+	return sd_bus_message_append(reply, "b", device_is_managed(userdata));
+}
+
 static int property_get_holder(sd_bus *bus, const char *path, const char *interface,
 			       const char *property, sd_bus_message *reply, void *userdata,
 			       sd_bus_error *error)
 {
 	return bus_append_holder(reply, device_holder(userdata));
+}
+
+/*
+ * The VFIO metadata is read lazily, only when someone asks about this very
+ * object (Get, GetAll): a GetManagedObjects() of the whole tree, or the
+ * properties carried by a signal, show what is cached and open nothing.
+ */
+static bool asked_directly(sd_bus *bus)
+{
+	sd_bus_message *m = sd_bus_get_current_message(bus);
+
+	return m && streq_ptr(sd_bus_message_get_interface(m), "org.freedesktop.DBus.Properties") &&
+	       (streq_ptr(sd_bus_message_get_member(m), "Get") ||
+		streq_ptr(sd_bus_message_get_member(m), "GetAll"));
+}
+
+/*
+ * The cached metadata, read first when asked directly. A failed read is an
+ * error for a Get() of the property itself and an empty value otherwise (the
+ * reason is in MetadataError), so that GetAll() always works.
+ */
+static int device_vfio(Device *d, sd_bus *bus, const char *property, sd_bus_error *error,
+		       VfioInfo **ret)
+{
+	sd_bus_error e = SD_BUS_ERROR_NULL;
+	sd_bus_message *m = sd_bus_get_current_message(bus);
+	int r;
+
+	*ret = d->vfio;
+	if (d->vfio || !asked_directly(bus))
+		return 0;
+	r = device_load_vfio_info(d, &e);
+	if (r < 0 && streq_ptr(sd_bus_message_get_member(m), "Get")) {
+		sd_bus_error_move(error, &e);
+		return r;
+	}
+	sd_bus_error_free(&e);
+	*ret = d->vfio;
+	return 0;
+}
+
+static int append_region(sd_bus_message *reply, const VfioRegion *region)
+{
+	char buf[VFIO_REGION_NAME_MAX];
+	const VfioRegionCaps *caps = &region->caps;
+	const char *name;
+	int r;
+
+	r = sd_bus_message_open_container(reply, 'r', "usttua(tt)a{sv}");
+	if (r >= 0)
+		r = sd_bus_message_append(reply, "usttu", region->index,
+					  vfio_region_name(region, true, buf), region->size,
+					  region->offset, region->flags);
+	if (r >= 0)
+		r = sd_bus_message_open_container(reply, 'a', "(tt)");
+	for (size_t i = 0; r >= 0 && i < caps->n_sparse; i++)
+		r = sd_bus_message_append(reply, "(tt)", caps->sparse[i].offset,
+					  caps->sparse[i].size);
+	if (r >= 0)
+		r = sd_bus_message_close_container(reply);
+	if (r >= 0)
+		r = sd_bus_message_open_container(reply, 'a', "{sv}");
+	if (r >= 0 && region->absent)
+		r = sd_bus_message_append(reply, "{sv}", "absent", "b", 1);
+	if (r >= 0 && caps->has_sparse)
+		r = sd_bus_message_append(reply, "{sv}", "sparse-mmap", "b", 1);
+	if (r >= 0 && caps->has_type) {
+		r = sd_bus_message_append(reply, "{sv}{sv}", "type", "u", caps->type, "subtype",
+					  "u", caps->subtype);
+		name = vfio_region_type_name(caps->type);
+		if (r >= 0 && name)
+			r = sd_bus_message_append(reply, "{sv}", "type-name", "s", name);
+		name = vfio_region_subtype_name(caps->type, caps->subtype);
+		if (r >= 0 && name)
+			r = sd_bus_message_append(reply, "{sv}", "subtype-name", "s", name);
+	}
+	if (r >= 0 && caps->msix_mappable)
+		r = sd_bus_message_append(reply, "{sv}", "msix-mappable", "b", 1);
+	if (r >= 0 && caps->n_ids > 0) {
+		r = sd_bus_message_open_container(reply, 'e', "sv");
+		if (r >= 0)
+			r = sd_bus_message_append(reply, "s", "caps");
+		if (r >= 0)
+			r = sd_bus_message_open_container(reply, 'v', "aq");
+		if (r >= 0)
+			r = sd_bus_message_append_array(reply, 'q', caps->ids,
+							caps->n_ids * sizeof(uint16_t));
+		for (int i = 0; r >= 0 && i < 2; i++)
+			r = sd_bus_message_close_container(reply);
+	}
+	if (r >= 0)
+		r = sd_bus_message_close_container(reply);
+	return r < 0 ? r : sd_bus_message_close_container(reply);
+}
+
+static int property_get_regions(sd_bus *bus, const char *path, const char *interface,
+				const char *property, sd_bus_message *reply, void *userdata,
+				sd_bus_error *error)
+{
+	VfioInfo *info;
+	int r;
+
+	r = device_vfio(userdata, bus, property, error, &info);
+	if (r < 0)
+		return r;
+	r = sd_bus_message_open_container(reply, 'a', "(usttua(tt)a{sv})");
+	for (size_t i = 0; r >= 0 && info && i < info->n_regions; i++)
+		r = append_region(reply, info->regions + i);
+	return r < 0 ? r : sd_bus_message_close_container(reply);
+}
+
+static int property_get_irqs(sd_bus *bus, const char *path, const char *interface,
+			     const char *property, sd_bus_message *reply, void *userdata,
+			     sd_bus_error *error)
+{
+	VfioInfo *info;
+	char buf[16];
+	int r;
+
+	r = device_vfio(userdata, bus, property, error, &info);
+	if (r < 0)
+		return r;
+	r = sd_bus_message_open_container(reply, 'a', "(usuua{sv})");
+	for (size_t i = 0; r >= 0 && info && i < info->n_irqs; i++) {
+		const VfioIrq *irq = info->irqs + i;
+		const char *name = vfio_pci_irq_name(irq->index);
+
+		if (!name) {
+			snprintf(buf, sizeof(buf), "IRQ %u", irq->index);
+			name = buf;
+		}
+		if (irq->absent)
+			r = sd_bus_message_append(reply, "(usuua{sv})", irq->index, name,
+						  irq->count, irq->flags, 1, "absent", "b", 1);
+		else
+			r = sd_bus_message_append(reply, "(usuua{sv})", irq->index, name,
+						  irq->count, irq->flags, 0);
+	}
+	return r < 0 ? r : sd_bus_message_close_container(reply);
+}
+
+static int property_get_device_flags(sd_bus *bus, const char *path, const char *interface,
+				     const char *property, sd_bus_message *reply, void *userdata,
+				     sd_bus_error *error)
+{
+	VfioInfo *info;
+	int r;
+
+	r = device_vfio(userdata, bus, property, error, &info);
+	if (r < 0)
+		return r;
+	if (streq(property, "ResetSupported"))
+		return sd_bus_message_append(reply, "b",
+					     info && (info->flags & VFIO_DEVICE_FLAGS_RESET));
+	if (streq(property, "DeviceFlags"))
+		return sd_bus_message_append(reply, "u", info ? info->flags : 0);
+	return sd_bus_message_append_array(reply, 'q', info ? info->cap_ids : NULL,
+					   info ? info->n_cap_ids * sizeof(uint16_t) : 0);
+}
+
+static int property_get_metadata(sd_bus *bus, const char *path, const char *interface,
+				 const char *property, sd_bus_message *reply, void *userdata,
+				 sd_bus_error *error)
+{
+	Device *d = userdata;
+
+	/* Reports the state and reads nothing; GetAll() has read (or tried) by now. */
+	if (streq(property, "MetadataError"))
+		return sd_bus_message_append(reply, "s", d->vfio ? "" : d->vfio_error ?: "");
+	if (d->vfio)
+		return sd_bus_message_append(reply, "s", "read");
+	return sd_bus_message_append(reply, "s", d->vfio_error ? "unavailable" : "unread");
 }
 
 /*
@@ -124,6 +308,21 @@ const sd_bus_vtable bus_device_vtable[] = {
 		    SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
     SD_BUS_PROPERTY("Claim", "o", property_get_claim, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
     SD_BUS_PROPERTY("Holder", "a{sv}", property_get_holder, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
+    SD_BUS_PROPERTY("Managed", "b", property_get_managed, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
+    SD_BUS_PROPERTY("DeviceFlags", "u", property_get_device_flags, 0,
+		    SD_BUS_VTABLE_PROPERTY_EMITS_INVALIDATION),
+    SD_BUS_PROPERTY("ResetSupported", "b", property_get_device_flags, 0,
+		    SD_BUS_VTABLE_PROPERTY_EMITS_INVALIDATION),
+    SD_BUS_PROPERTY("DeviceCapabilities", "aq", property_get_device_flags, 0,
+		    SD_BUS_VTABLE_PROPERTY_EMITS_INVALIDATION),
+    SD_BUS_PROPERTY("Regions", "a(usttua(tt)a{sv})", property_get_regions, 0,
+		    SD_BUS_VTABLE_PROPERTY_EMITS_INVALIDATION),
+    SD_BUS_PROPERTY("Irqs", "a(usuua{sv})", property_get_irqs, 0,
+		    SD_BUS_VTABLE_PROPERTY_EMITS_INVALIDATION),
+    SD_BUS_PROPERTY("MetadataState", "s", property_get_metadata, 0,
+		    SD_BUS_VTABLE_PROPERTY_EMITS_INVALIDATION),
+    SD_BUS_PROPERTY("MetadataError", "s", property_get_metadata, 0,
+		    SD_BUS_VTABLE_PROPERTY_EMITS_INVALIDATION),
     SD_BUS_VTABLE_END,
 };
 

@@ -7,6 +7,7 @@
 #define VFIOD_ERROR_INVALID_ADDRESS	 "io.vfiod.Error.InvalidAddress"
 #define VFIOD_ERROR_NO_SUCH_DEVICE	 "io.vfiod.Error.NoSuchDevice"
 #define VFIOD_ERROR_NOT_VFIO_DEVICE	 "io.vfiod.Error.NotVfioDevice"
+#define VFIOD_ERROR_NOT_MANAGED		 "io.vfiod.Error.NotManaged"
 #define VFIOD_ERROR_PERMISSION_DENIED	 "io.vfiod.Error.PermissionDenied"
 #define VFIOD_ERROR_BUSY		 "io.vfiod.Error.Busy"
 #define VFIOD_ERROR_GROUP_NOT_VIABLE	 "io.vfiod.Error.GroupNotViable"

@@ -87,9 +87,10 @@ void bus_notify_device_removed(Manager *m, const Device *d, bool group_removed)
 
 static int emit_device_changed(sd_bus *bus, const void *path)
 {
-	return sd_bus_emit_properties_changed(bus, path, BROKER_DEVICE_INTERFACE, "Driver",
-					      "IommuGroup", "Group", "NumaNode", "ClaimState",
-					      "Claim", "Holder", NULL);
+	return sd_bus_emit_properties_changed(
+	    bus, path, BROKER_DEVICE_INTERFACE, "Driver", "IommuGroup", "Group", "NumaNode",
+	    "ClaimState", "Claim", "Holder", "Managed", "DeviceFlags", "ResetSupported",
+	    "DeviceCapabilities", "Regions", "Irqs", "MetadataState", "MetadataError", NULL);
 }
 
 void bus_notify_device_changed(Manager *m, const Device *d)

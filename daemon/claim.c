@@ -15,6 +15,7 @@
 #include "bus-notify.h"
 #include "bus-objects.h"
 #include "client.h"
+#include "device-vfio.h"
 #include "group.h"
 #include "log.h"
 #include "sysfs.h"
@@ -452,6 +453,8 @@ int claim_new(Client *client, char **addresses, DmaMode requested_mode, Claim **
 			r = vfio_device_get_info(d->fd, &d->info);
 		if (r >= 0)
 			r = claim_device_watch_requests(c, d);
+		if (r >= 0)
+			device_cache_vfio_info(m, d->address, d->fd);
 		if (r < 0) {
 			r = sd_bus_error_setf(
 			    error, r == -EBUSY ? VFIOD_ERROR_BUSY : VFIOD_ERROR_FAILED,

@@ -8,6 +8,8 @@
 
 #include "bus-objects.h"
 #include "claim.h"
+#include "device-vfio.h"
+#include "vfio-info.h"
 #include "log.h"
 
 const char *device_kind_to_string(DeviceKind k)
@@ -53,6 +55,8 @@ Device *device_free(Device *d)
 	if (!d)
 		return NULL;
 	pci_device_info_done(&d->pci);
+	vfio_info_free(d->vfio);
+	free(d->vfio_error);
 	free(d->path);
 	free(d);
 	return NULL;
@@ -221,6 +225,7 @@ int device_registry_update(Manager *m, const char *name, Device **ret, Device **
 		}
 		pci_device_info_done(&d->pci);
 		d->pci = info;
+		device_forget_vfio_info(d);
 		r = device_registry_index_groups(m);
 		return r < 0 ? r : DEVICE_CHANGED;
 	}
@@ -241,6 +246,19 @@ int device_registry_update(Manager *m, const char *name, Device **ret, Device **
 	*ret = d;
 	r = device_registry_index_groups(m);
 	return r < 0 ? r : DEVICE_ADDED;
+}
+
+bool device_is_managed(const Device *d)
+{
+	PolicyDevice pd = {
+	    .type = POLICY_DEVICE_PCI,
+	    .address = device_name(d),
+	    .vendor_id = d->pci.vendor_id,
+	    .device_id = d->pci.device_id,
+	    .class_code = d->pci.class_code,
+	    .iommu_group = d->pci.iommu_group,
+	};
+	return d->manager->policy && policy_manages_device(d->manager->policy, &pd);
 }
 
 Claim *device_holder(const Device *d)

@@ -12,6 +12,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include "manager.h"
 #include "sysfs.h"
@@ -20,11 +21,19 @@ typedef enum DeviceKind {
 	DEVICE_PCI,
 } DeviceKind;
 
+typedef struct VfioInfo VfioInfo;
+
 typedef struct Device {
 	Manager *manager;
 	DeviceKind kind;
 	char *path; /* D-Bus object path */
 	PciDeviceInfo pci;
+
+	/* VFIO metadata, see device-vfio.h: NULL until read. */
+	VfioInfo *vfio;
+	char *vfio_error;	       /* why the last read failed */
+	const char *vfio_error_name;   /* its io.vfiod.Error.* name */
+	uint64_t vfio_error_iteration; /* event loop iteration of that failure */
 } Device;
 
 /* The device's name: the PCI address. */
@@ -61,6 +70,9 @@ enum {
 int device_registry_update(Manager *m, const char *name, Device **ret, Device **ret_removed);
 
 Device *device_free(Device *d);
+
+/* Whether the policy lets vfiod open this device's IOMMU group ([Manage] in vfiod.conf(5)). */
+bool device_is_managed(const Device *d);
 
 /* The claim holding this device's IOMMU group, or NULL. */
 Claim *device_holder(const Device *d);

@@ -764,10 +764,12 @@ static void usage(FILE *f)
 {
 	fprintf(f, "usage: raw-vfio-probe [--irq] [--dma] [--reset] BDF\n"
 		   "       raw-vfio-probe dump BDF\n"
+		   "       raw-vfio-probe hold BDF\n"
 		   "  --irq    edu: INTx and MSI through eventfds\n"
 		   "  --dma    edu: DMA round trip (2 KiB) through an IOVA mapping\n"
 		   "  --reset  VFIO_DEVICE_RESET if the device supports it\n"
 		   "  dump     the device's VFIO metadata as JSON on stdout\n"
+		   "  hold     keep the device open until killed (prints \"holding BDF\")\n"
 		   "exit: 0 ok, 1 failure, 2 usage, 3 group not viable\n");
 }
 
@@ -778,7 +780,7 @@ int main(int argc, char **argv)
 	uint16_t ids[2];
 	int r;
 
-	if (argc >= 2 && !strcmp(argv[1], "dump")) {
+	if (argc >= 2 && (!strcmp(argv[1], "dump") || !strcmp(argv[1], "hold"))) {
 		if (argc != 3) {
 			usage(stderr);
 			return 2;
@@ -788,7 +790,16 @@ int main(int argc, char **argv)
 		r = probe_open(&p);
 		if (r == PROBE_NOT_VIABLE)
 			return EXIT_NOT_VIABLE;
-		if (r < 0 || dump(&p) < 0)
+		if (r < 0)
+			return 1;
+		if (!strcmp(argv[1], "hold")) {
+			/* Another VFIO user on the host, as far as vfiod can tell. */
+			printf("holding %s\n", p.bdf);
+			fflush(stdout);
+			pause();
+			return 0;
+		}
+		if (dump(&p) < 0)
 			return 1;
 		return fflush(stdout) == 0 ? 0 : 1;
 	}
