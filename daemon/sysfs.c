@@ -12,12 +12,15 @@
 
 #include "util.h"
 
-#define PCI_BUS_DEVICES_PATH "sys/bus/pci/devices"
-#define SYS_DEVICES_PATH     "sys/devices"
-#define SYS_DEVICES_PREFIX   SYS_DEVICES_PATH "/"
+#define PCI_BUS_DEVICES_PATH	  "sys/bus/pci/devices"
+#define PLATFORM_BUS_DEVICES_PATH "sys/bus/platform/devices"
+#define SYS_DEVICES_PATH	  "sys/devices"
+#define SYS_DEVICES_PREFIX	  SYS_DEVICES_PATH "/"
 
 /* Longest attribute we parse ("0x00ff00\n", "-1\n"), with generous slack. */
 #define ATTR_MAX 32
+/* Longest `compatible` property read from the live device tree. */
+#define COMPATIBLE_MAX 4096
 
 static inline void closedirp(DIR **d)
 {
@@ -107,15 +110,14 @@ static int open_beneath(int dir_fd, const char *path, int flags, int *ret_fd)
 /*
  * Reads the symlink `name` in directory dir_path (opened as dir_fd, relative
  * to the root) and resolves its target lexically into ret, a path relative to
- * the root. Returns -EXDEV for an absolute target or one that climbs above the
- * root, -EIO when the entry is not a symlink or the result is not
- * sys/devices/.../<name>, -ENOENT when there is no such entry.
+ * the root without "." or ".." components. Returns -EXDEV for an absolute
+ * target or one that climbs above the root, -EIO when the entry is not a
+ * symlink, -ENOENT when there is no such entry.
  */
-static int resolve_device_link(int dir_fd, const char *dir_path, const char *name, char *ret,
-			       size_t size)
+static int resolve_link(int dir_fd, const char *dir_path, const char *name, char *ret, size_t size)
 {
 	char target[PATH_MAX];
-	const char *p, *base;
+	const char *p;
 	size_t len;
 	ssize_t n;
 
@@ -159,7 +161,22 @@ static int resolve_device_link(int dir_fd, const char *dir_path, const char *nam
 		if (*p == '/')
 			p++;
 	}
+	return 0;
+}
 
+/*
+ * resolve_link(), and the result must be sys/devices/.../<name> (-EIO
+ * otherwise).
+ */
+static int resolve_device_link(int dir_fd, const char *dir_path, const char *name, char *ret,
+			       size_t size)
+{
+	const char *base;
+	int r;
+
+	r = resolve_link(dir_fd, dir_path, name, ret, size);
+	if (r < 0)
+		return r;
 	if (strncmp(ret, SYS_DEVICES_PREFIX, strlen(SYS_DEVICES_PREFIX)) != 0)
 		return -EIO;
 	base = strrchr(ret, '/') + 1;
@@ -170,16 +187,15 @@ static int resolve_device_link(int dir_fd, const char *dir_path, const char *nam
 
 /*
  * Opens (O_PATH) the device directory the symlink dir_path/name points at,
- * walking from devices_fd (<root>/sys/devices, opened once by the caller).
- * -ENODEV if gone.
+ * walking from devices_fd (<root>/sys/devices, opened once by the caller), and
+ * leaves its path relative to the root in path. -ENODEV if gone.
  */
-static int open_device_link(int devices_fd, int dir_fd, const char *dir_path, const char *name,
-			    int *ret_fd)
+static int open_device_link_at(int devices_fd, int dir_fd, const char *dir_path, const char *name,
+			       int *ret_fd, char *path, size_t size)
 {
-	char path[PATH_MAX];
 	int r;
 
-	r = resolve_device_link(dir_fd, dir_path, name, path, sizeof(path));
+	r = resolve_device_link(dir_fd, dir_path, name, path, size);
 	if (r == -ENOENT)
 		return -ENODEV;
 	if (r < 0)
@@ -192,6 +208,14 @@ static int open_device_link(int devices_fd, int dir_fd, const char *dir_path, co
 	return r;
 }
 
+static int open_device_link(int devices_fd, int dir_fd, const char *dir_path, const char *name,
+			    int *ret_fd)
+{
+	char path[PATH_MAX];
+
+	return open_device_link_at(devices_fd, dir_fd, dir_path, name, ret_fd, path, sizeof(path));
+}
+
 /* Opens <root>/sys/devices; -ENODEV when there is none. */
 static int open_sys_devices(int root_fd, int *ret_fd)
 {
@@ -202,11 +226,11 @@ static int open_sys_devices(int root_fd, int *ret_fd)
 }
 
 /*
- * Reads a small attribute file into buf (NUL-terminated, one trailing newline
- * removed). Returns 0, -EIO when it does not fit or holds a NUL, or the errno
- * of open/read (-ENOENT when the file does not exist).
+ * Reads a small attribute file into buf, at most size - 1 bytes, and sets
+ * *ret_n to its length. Returns 0, -EIO when it does not fit, or the errno of
+ * open/read (-ENOENT when the file does not exist).
  */
-static int read_attr(int dir_fd, const char *name, char *buf, size_t size)
+static int read_attr_raw(int dir_fd, const char *name, char *buf, size_t size, size_t *ret_n)
 {
 	_cleanup_close_ int fd = -EBADF;
 	size_t n = 0;
@@ -243,6 +267,23 @@ static int read_attr(int dir_fd, const char *name, char *buf, size_t size)
 			break;
 	}
 
+	*ret_n = n;
+	return 0;
+}
+
+/*
+ * Reads a small attribute file into buf (NUL-terminated, one trailing newline
+ * removed). Returns 0, -EIO when it does not fit or holds a NUL, or the errno
+ * of open/read (-ENOENT when the file does not exist).
+ */
+static int read_attr(int dir_fd, const char *name, char *buf, size_t size)
+{
+	size_t n;
+	int r;
+
+	r = read_attr_raw(dir_fd, name, buf, size, &n);
+	if (r < 0)
+		return r;
 	buf[n] = '\0';
 	if (strlen(buf) != n)
 		return -EIO;
@@ -636,4 +677,293 @@ int sysfs_iommu_group_member_driver(int root_fd, int group, const char *name, ch
 	if (r < 0)
 		return r;
 	return read_link_basename(dev_fd, "driver", ret);
+}
+
+void platform_device_info_done(PlatformDeviceInfo *info)
+{
+	if (!info)
+		return;
+	free(info->name);
+	free(info->driver);
+	free(info->driver_override);
+	free(info->of_node);
+	strv_free(info->compatible);
+	*info = (PlatformDeviceInfo){
+	    .iommu_group = -1,
+	    .numa_node = -1,
+	};
+}
+
+PlatformDeviceInfo *platform_device_info_array_free(PlatformDeviceInfo *a, size_t n)
+{
+	if (!a)
+		return NULL;
+	for (size_t i = 0; i < n; i++)
+		platform_device_info_done(&a[i]);
+	free(a);
+	return NULL;
+}
+
+/*
+ * The symlink `of_node` in the device directory dev_path (relative to the
+ * root, opened as dev_fd), resolved lexically: *ret_path is the node's
+ * path in the tree ("/" and the part of the target after
+ * sys/firmware/devicetree/base), *ret_dir its directory relative to the root,
+ * both NULL when there is no of_node. -EXDEV when the link leaves the root,
+ * -EIO when it is not a symlink, points elsewhere or names an invalid node.
+ */
+static int read_of_node(int dev_fd, const char *dev_path, char **ret_path, char **ret_dir)
+{
+	_cleanup_free_ char *dt_path = NULL, *dir = NULL;
+	char resolved[PATH_MAX];
+	const char *rest;
+	int r;
+
+	r = resolve_link(dev_fd, dev_path, "of_node", resolved, sizeof(resolved));
+	if (r == -ENOENT) {
+		*ret_path = *ret_dir = NULL;
+		return 0;
+	}
+	if (r < 0)
+		return r;
+	rest = startswith(resolved, SYSFS_DEVICETREE_PATH);
+	if (!rest || (*rest != '\0' && *rest != '/'))
+		return -EIO;
+
+	/* resolve_link() left no empty, "." or ".." component; names must be plain. */
+	for (const char *p = rest; *p;) {
+		char name[NAME_MAX + 1];
+		size_t k;
+
+		p++; /* the '/' */
+		k = strcspn(p, "/");
+		if (k > NAME_MAX)
+			return -EIO;
+		memcpy(name, p, k);
+		name[k] = '\0';
+		if (!sysfs_name_is_valid(name))
+			return -EIO;
+		p += k;
+	}
+
+	dt_path = strdup(*rest ? rest : "/");
+	dir = strdup(resolved);
+	if (!dt_path || !dir)
+		return -ENOMEM;
+	*ret_path = TAKE_PTR(dt_path);
+	*ret_dir = TAKE_PTR(dir);
+	return 0;
+}
+
+/*
+ * The `compatible` property of the node directory dir (relative to the root):
+ * NUL-terminated printable strings, as a strv; NULL when there is none. -EIO
+ * when the node directory is missing or the property malformed.
+ */
+static int read_compatible(int root_fd, const char *dir, char ***ret)
+{
+	_cleanup_close_ int node_fd = -EBADF;
+	_cleanup_strv_free_ char **l = NULL;
+	char buf[COMPATIBLE_MAX + 1];
+	size_t n, count = 0, k = 0;
+	int r;
+
+	r = open_beneath(root_fd, dir, O_PATH | O_DIRECTORY, &node_fd);
+	if (r == -ENOENT)
+		return -EIO; /* the link names a node that is not there */
+	if (r < 0)
+		return r;
+	r = read_attr_raw(node_fd, "compatible", buf, sizeof(buf), &n);
+	if (r == -ENOENT) {
+		*ret = NULL;
+		return 0;
+	}
+	if (r < 0)
+		return r;
+	if (n == 0 || buf[n - 1] != '\0')
+		return -EIO;
+	for (size_t i = 0; i < n; i++)
+		count += buf[i] == '\0';
+
+	l = calloc(count + 1, sizeof(char *));
+	if (!l)
+		return -ENOMEM;
+	for (size_t i = 0; i < n;) {
+		size_t len = strlen(buf + i);
+
+		if (len == 0)
+			return -EIO;
+		for (size_t j = 0; j < len; j++)
+			if (buf[i + j] < ' ' || buf[i + j] > '~')
+				return -EIO;
+		l[k] = strdup(buf + i);
+		if (!l[k++])
+			return -ENOMEM;
+		i += len + 1;
+	}
+	*ret = TAKE_PTR(l);
+	return 0;
+}
+
+/* driver_override: NULL when unset ("(null)") or absent, else a valid driver name. */
+static int read_driver_override(int dev_fd, char **ret)
+{
+	char buf[NAME_MAX + 2] = {};
+	char *s;
+	int r;
+
+	r = read_attr(dev_fd, "driver_override", buf, sizeof(buf));
+	if (r == -ENOENT || (r == 0 && streq(buf, "(null)"))) {
+		*ret = NULL;
+		return 0;
+	}
+	if (r < 0)
+		return r;
+	if (!sysfs_name_is_valid(buf))
+		return -EIO;
+	s = strdup(buf);
+	if (!s)
+		return -ENOMEM;
+	*ret = s;
+	return 0;
+}
+
+/*
+ * Reads platform device `name` (valid) through the bus directory bus_fd.
+ * With grouped_only, a device in no IOMMU group is not read further: returns
+ * 1 and leaves ret alone.
+ */
+static int read_platform_device_at(int root_fd, int devices_fd, int bus_fd, const char *name,
+				   bool grouped_only, PlatformDeviceInfo *ret)
+{
+	_cleanup_close_ int dev_fd = -EBADF;
+	_cleanup_free_ char *copy = NULL, *driver = NULL, *driver_override = NULL, *of_node = NULL,
+			    *of_node_dir = NULL;
+	_cleanup_strv_free_ char **compatible = NULL;
+	char dev_path[PATH_MAX];
+	int iommu_group, numa_node, r;
+
+	r = open_device_link_at(devices_fd, bus_fd, PLATFORM_BUS_DEVICES_PATH, name, &dev_fd,
+				dev_path, sizeof(dev_path));
+	if (r < 0)
+		return r;
+	r = read_iommu_group(dev_fd, &iommu_group);
+	if (r < 0)
+		return r;
+	if (grouped_only && iommu_group < 0)
+		return 1;
+
+	r = read_numa_node(dev_fd, &numa_node);
+	if (r < 0)
+		return r;
+	r = read_link_basename(dev_fd, "driver", &driver);
+	if (r < 0)
+		return r;
+	r = read_driver_override(dev_fd, &driver_override);
+	if (r < 0)
+		return r;
+	r = read_of_node(dev_fd, dev_path, &of_node, &of_node_dir);
+	if (r < 0)
+		return r;
+	if (of_node_dir) {
+		r = read_compatible(root_fd, of_node_dir, &compatible);
+		if (r < 0)
+			return r;
+	}
+	copy = strdup(name);
+	if (!copy)
+		return -ENOMEM;
+
+	*ret = (PlatformDeviceInfo){
+	    .name = TAKE_PTR(copy),
+	    .driver = TAKE_PTR(driver),
+	    .driver_override = TAKE_PTR(driver_override),
+	    .of_node = TAKE_PTR(of_node),
+	    .compatible = TAKE_PTR(compatible),
+	    .iommu_group = iommu_group,
+	    .numa_node = numa_node,
+	};
+	return 0;
+}
+
+int sysfs_read_platform_device(int root_fd, const char *name, PlatformDeviceInfo *ret)
+{
+	_cleanup_close_ int bus_fd = -EBADF, devices_fd = -EBADF;
+	int r;
+
+	if (!sysfs_name_is_valid(name))
+		return -EINVAL;
+
+	r = open_beneath(root_fd, PLATFORM_BUS_DEVICES_PATH, O_PATH | O_DIRECTORY, &bus_fd);
+	if (r == -ENOENT)
+		return -ENODEV;
+	if (r < 0)
+		return r;
+	r = open_sys_devices(root_fd, &devices_fd);
+	if (r < 0)
+		return r;
+	return read_platform_device_at(root_fd, devices_fd, bus_fd, name, false, ret);
+}
+
+int sysfs_enumerate_platform(int root_fd, PlatformDeviceInfo **ret, size_t *ret_n)
+{
+	_cleanup_closedir_ DIR *d = NULL;
+	_cleanup_close_ int devices_fd = -EBADF;
+	_cleanup_strv_free_ char **names = NULL;
+	PlatformDeviceInfo *devices;
+	size_t n, k = 0;
+	int fd, r;
+
+	r = open_beneath(root_fd, PLATFORM_BUS_DEVICES_PATH, O_RDONLY | O_DIRECTORY, &fd);
+	if (r == -ENOENT) {
+		*ret = NULL;
+		*ret_n = 0;
+		return 0;
+	}
+	if (r < 0)
+		return r;
+	d = fdopendir(fd);
+	if (!d) {
+		r = negative_errno();
+		safe_close(fd);
+		return r;
+	}
+
+	r = read_dir_names(d, sysfs_name_is_valid, false, &names);
+	if (r < 0)
+		return r;
+	n = strv_length(names);
+	if (n > 0) {
+		r = open_sys_devices(root_fd, &devices_fd);
+		if (r == -ENODEV)
+			n = 0; /* links to nowhere: no readable device */
+		else if (r < 0)
+			return r;
+	}
+	if (n == 0) {
+		*ret = NULL;
+		*ret_n = 0;
+		return 0;
+	}
+
+	devices = calloc(n, sizeof(PlatformDeviceInfo));
+	if (!devices)
+		return -ENOMEM;
+	for (size_t i = 0; i < n; i++) {
+		r = read_platform_device_at(root_fd, devices_fd, dirfd(d), names[i], true,
+					    &devices[k]);
+		if (r > 0 || (r < 0 && error_is_per_device(r)))
+			continue;
+		if (r < 0) {
+			platform_device_info_array_free(devices, k);
+			return r;
+		}
+		k++;
+	}
+
+	if (k == 0)
+		devices = platform_device_info_array_free(devices, 0);
+	*ret = devices;
+	*ret_n = k;
+	return 0;
 }

@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * The PCI and IOMMU-group view of sysfs. Everything is read with openat()
- * under a root directory fd ("/" in production, a fixture tree in tests), and
- * nothing here ever opens a device node.
+ * The PCI, platform and IOMMU-group view of sysfs. Everything is read with
+ * openat() under a root directory fd ("/" in production, a fixture tree in
+ * tests), and nothing here ever opens a device node.
  *
  * Symlinks are never followed by the kernel on our behalf: the links sysfs
  * uses for devices (sys/bus/pci/devices/<address>,
@@ -26,6 +26,9 @@
 
 /* Most entries taken from one sysfs directory (PCI devices, group members). */
 #define SYSFS_ENTRIES_MAX 65536
+
+/* Where sysfs shows the live device tree, relative to the root. */
+#define SYSFS_DEVICETREE_PATH "sys/firmware/devicetree/base"
 
 typedef struct PciDeviceInfo {
 	char address[PCI_ADDRESS_MAX];
@@ -110,3 +113,57 @@ int sysfs_iommu_group_members(int root_fd, int group, char ***ret);
  * errno. *ret is written only on success.
  */
 int sysfs_iommu_group_member_driver(int root_fd, int group, const char *name, char **ret);
+
+typedef struct PlatformDeviceInfo {
+	char *name;	       /* e.g. "ffe220000.sata" */
+	char *driver;	       /* bound driver's name, NULL when unbound */
+	char *driver_override; /* NULL when none is set */
+	char *of_node;	       /* device-tree node path, e.g. "/soc@ffe000000/sata@220000";
+				  NULL for a device that does not come from the device tree */
+	char **compatible;     /* the of_node's compatible strings, NULL when it has none */
+	int iommu_group;       /* -1 when the device is in no IOMMU group */
+	int numa_node;	       /* -1 when unknown */
+} PlatformDeviceInfo;
+
+/* Frees what info owns and resets it; the struct itself is the caller's. */
+void platform_device_info_done(PlatformDeviceInfo *info);
+
+/* Frees an array returned by sysfs_enumerate_platform(); returns NULL. */
+PlatformDeviceInfo *platform_device_info_array_free(PlatformDeviceInfo *a, size_t n);
+
+/*
+ * Reads <root>/sys/bus/platform/devices/<name>. Returns 0, -EINVAL for a
+ * name that is not sysfs_name_is_valid(), -ENODEV when there is no such
+ * device, or another negative errno when sysfs cannot be read. *ret is written
+ * only on success.
+ *
+ * The device link, driver, iommu_group and numa_node are read as for PCI
+ * devices (see sysfs_read_pci_device(); numa_node is usually absent for
+ * platform devices, -1). driver_override "(null)" or absent is NULL, otherwise
+ * it must be a valid name (-EIO).
+ *
+ * of_node is a symlink like the device link: read with readlinkat() and
+ * resolved lexically from the device's directory. A target that is absolute or
+ * climbs above the root gives -EXDEV; one that is not SYSFS_DEVICETREE_PATH or
+ * below it, or that has a component that is not sysfs_name_is_valid(), gives
+ * -EIO. The node path is the part after SYSFS_DEVICETREE_PATH ("/" for the
+ * directory itself). The node's directory is then opened one component at a
+ * time without following symlinks (-ENOTDIR otherwise, -EIO when it does not
+ * exist) and its `compatible` file, if any, read: at most 4096 bytes of
+ * non-empty, NUL-terminated printable ASCII strings, -EIO otherwise.
+ */
+int sysfs_read_platform_device(int root_fd, const char *name, PlatformDeviceInfo *ret);
+
+/*
+ * The platform devices that are in an IOMMU group (no other can ever be a VFIO
+ * device), sorted by name. Returns 0 or a negative errno; *ret and *ret_n are
+ * written only on success, and *ret is NULL when *ret_n is 0. Free with
+ * platform_device_info_array_free().
+ *
+ * Entries of sys/bus/platform/devices whose names are not
+ * sysfs_name_is_valid() are ignored; more than SYSFS_ENTRIES_MAX give -E2BIG.
+ * A device that cannot be read because of its own data is left out, any other
+ * error fails the enumeration, as for sysfs_enumerate_pci(). A tree without
+ * sys/bus/platform/devices has no devices.
+ */
+int sysfs_enumerate_platform(int root_fd, PlatformDeviceInfo **ret, size_t *ret_n);

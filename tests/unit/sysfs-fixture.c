@@ -5,6 +5,7 @@
 #include <stdarg.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <libfdt.h>
 #include <limits.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -90,16 +91,16 @@ static int mkdir_p_at(int fd, const char *path)
 	return 0;
 }
 
-static int write_at(int dir_fd, const char *path, const char *contents)
+static int write_data_at(int dir_fd, const char *path, const void *data, size_t n)
 {
 	_cleanup_close_ int fd = -EBADF;
-	size_t n = strlen(contents), done = 0;
+	size_t done = 0;
 
 	fd = openat(dir_fd, path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0644);
 	if (fd < 0)
 		return negative_errno();
 	while (done < n) {
-		ssize_t k = write(fd, contents + done, n - done);
+		ssize_t k = write(fd, (const char *)data + done, n - done);
 
 		if (k < 0 && errno == EINTR)
 			continue;
@@ -108,6 +109,11 @@ static int write_at(int dir_fd, const char *path, const char *contents)
 		done += (size_t)k;
 	}
 	return 0;
+}
+
+static int write_at(int dir_fd, const char *path, const char *contents)
+{
+	return write_data_at(dir_fd, path, contents, strlen(contents));
 }
 
 static int writef_at(int dir_fd, const char *path, const char *format, ...) _printf_(3, 4);
@@ -544,6 +550,7 @@ int fixture_add_platform_device(const char *root, const char *name, const char *
 {
 	_cleanup_close_ int fd = -EBADF;
 	Device dev = {.bus = "platform", .name = name};
+	char path[PATH_MAX];
 	int r;
 
 	if (!component_is_safe(name) || (driver && !component_is_safe(driver)))
@@ -558,7 +565,144 @@ int fixture_add_platform_device(const char *root, const char *name, const char *
 	r = device_create(fd, &dev);
 	if (r < 0)
 		return r;
+	r = format_path(path, sizeof(path), "sys/%s/driver_override", dev.dir);
+	if (r < 0)
+		return r;
+	r = write_at(fd, path, "(null)\n");
+	if (r < 0)
+		return r;
 	return device_attach(fd, &dev, iommu_group, driver);
+}
+
+int fixture_set_of_node(const char *root, const char *name, const char *dt_path)
+{
+	_cleanup_close_ int fd = -EBADF;
+	char path[PATH_MAX], target[PATH_MAX];
+	bool is_root;
+	int r;
+
+	if (!component_is_safe(name) || !dt_path || dt_path[0] != '/')
+		return -EINVAL;
+	is_root = streq(dt_path, "/");
+	if (!is_root && !path_is_safe(dt_path + 1))
+		return -EINVAL;
+	r = open_root(root, &fd);
+	if (r < 0)
+		return r;
+
+	r = format_path(path, sizeof(path), "sys/firmware/devicetree/base%s",
+			is_root ? "" : dt_path);
+	if (r < 0)
+		return r;
+	r = mkdir_p_at(fd, path);
+	if (r < 0)
+		return r;
+	r = format_path(path, sizeof(path), "sys/devices/platform/%s/of_node", name);
+	if (r < 0)
+		return r;
+	r = format_path(target, sizeof(target), "../../../firmware/devicetree/base%s",
+			is_root ? "" : dt_path);
+	if (r < 0)
+		return r;
+	return symlink_at(fd, path, target);
+}
+
+/* One node's directory and property files, `dir` relative to the fixture root. */
+static int add_devicetree_node(int fd, const void *dtb, int node, const char *dir)
+{
+	const char *name;
+	char path[PATH_MAX];
+	int prop, r;
+
+	r = mkdir_p_at(fd, dir);
+	if (r < 0)
+		return r;
+	fdt_for_each_property_offset(prop, dtb, node)
+	{
+		const char *prop_name;
+		const void *value;
+		int len;
+
+		value = fdt_getprop_by_offset(dtb, prop, &prop_name, &len);
+		if (!value || !component_is_safe(prop_name))
+			return -EINVAL;
+		r = format_path(path, sizeof(path), "%s/%s", dir, prop_name);
+		if (r < 0)
+			return r;
+		r = write_data_at(fd, path, value, (size_t)len);
+		if (r < 0)
+			return r;
+	}
+	if (prop != -FDT_ERR_NOTFOUND)
+		return -EINVAL;
+
+	/* The kernel adds `name`: the node name without its unit address, NUL-terminated. */
+	name = fdt_get_name(dtb, node, NULL);
+	if (!name)
+		return -EINVAL;
+	r = format_path(path, sizeof(path), "%s/name", dir);
+	if (r < 0)
+		return r;
+	if (faccessat(fd, path, F_OK, AT_SYMLINK_NOFOLLOW) == 0)
+		return 0;
+	{
+		char value[NAME_MAX + 1];
+		size_t k = strcspn(name, "@");
+
+		if (k >= sizeof(value))
+			return -EINVAL;
+		memcpy(value, name, k);
+		value[k] = '\0';
+		return write_data_at(fd, path, value, k + 1);
+	}
+}
+
+int fixture_add_devicetree(const char *root, const void *dtb, size_t size)
+{
+	enum {
+		DEPTH_MAX = 64
+	};
+	_cleanup_close_ int fd = -EBADF;
+	_cleanup_free_ char(*dirs)[PATH_MAX] = NULL; /* dirs[d]: the node directory at depth d */
+	int node, depth = -1, r;
+
+	if (!dtb || fdt_check_full(dtb, size) < 0)
+		return -EINVAL;
+	dirs = calloc(DEPTH_MAX, sizeof(*dirs));
+	if (!dirs)
+		return -ENOMEM;
+	r = open_root(root, &fd);
+	if (r < 0)
+		return r;
+	r = mkdir_p_at(fd, "sys/firmware");
+	if (r < 0)
+		return r;
+	r = write_data_at(fd, "sys/firmware/fdt", dtb, size);
+	if (r < 0)
+		return r;
+
+	for (node = fdt_next_node(dtb, -1, &depth); node >= 0 && depth >= 0;
+	     node = fdt_next_node(dtb, node, &depth)) {
+		const char *name;
+
+		if (depth >= DEPTH_MAX)
+			return -EINVAL;
+		if (depth == 0)
+			r = format_path(dirs[0], sizeof(dirs[0]), "sys/firmware/devicetree/base");
+		else {
+			name = fdt_get_name(dtb, node, NULL);
+			if (!name || !component_is_safe(name))
+				return -EINVAL;
+			r = format_path(dirs[depth], sizeof(dirs[depth]), "%s/%s", dirs[depth - 1],
+					name);
+		}
+		if (r < 0)
+			return r;
+		r = add_devicetree_node(fd, dtb, node, dirs[depth]);
+		if (r < 0)
+			return r;
+	}
+	return 0;
 }
 
 int fixture_write_file(const char *root, const char *path, const char *contents)
@@ -572,6 +716,19 @@ int fixture_write_file(const char *root, const char *path, const char *contents)
 	if (r < 0)
 		return r;
 	return write_at(fd, path, contents);
+}
+
+int fixture_write_data(const char *root, const char *path, const void *data, size_t size)
+{
+	_cleanup_close_ int fd = -EBADF;
+	int r;
+
+	if (!path_is_safe(path) || (!data && size > 0))
+		return -EINVAL;
+	r = open_root(root, &fd);
+	if (r < 0)
+		return r;
+	return write_data_at(fd, path, data, size);
 }
 
 int fixture_symlink(const char *root, const char *path, const char *target)

@@ -13,7 +13,12 @@
  *   sys/kernel/iommu_groups/<n>/type ("DMA")
  *   sys/kernel/iommu_groups/<n>/devices/<address> -> ../../../../devices/pciDDDD:BB/<address>
  *
- * and likewise sys/devices/platform/<name> for platform devices. Every device
+ * and likewise sys/devices/platform/<name> for platform devices, with
+ *
+ *   sys/devices/platform/<name>/of_node -> ../../../firmware/devicetree/base/<node path>
+ *   sys/firmware/fdt (the flattened tree), sys/firmware/devicetree/base/<node path>/<property>
+ *
+ * for those that come from a device tree. Every device
  * sits directly under its root bus directory (the real tree nests devices
  * behind their bridges); the links have the same shape and number of "../" as
  * the kernel's, which is what readers resolve.
@@ -26,6 +31,7 @@
  */
 #pragma once
 
+#include <stddef.h>
 #include <stdint.h>
 
 /* Creates an empty tree (sys/devices, sys/bus/{pci,platform}, sys/kernel/iommu_groups) in $TMPDIR.
@@ -57,10 +63,26 @@ int fixture_add_platform_device(const char *root, const char *name, const char *
 				int iommu_group);
 
 /*
+ * Points platform device `name`'s of_node at the device-tree node dt_path
+ * (absolute, e.g. "/soc@ffe000000/sata@220000"; "/" for the root), creating
+ * the node's directory under sys/firmware/devicetree/base if there is none.
+ */
+int fixture_set_of_node(const char *root, const char *name, const char *dt_path);
+
+/*
+ * Installs a compiled device tree as the kernel shows the one it booted with:
+ * sys/firmware/fdt holds the blob, and sys/firmware/devicetree/base has a
+ * directory per node and a file per property (plus `name`, as the kernel adds).
+ * -EINVAL for a blob libfdt refuses or names that are not plain path components.
+ */
+int fixture_add_devicetree(const char *root, const void *dtb, size_t size);
+
+/*
  * Raw edits for malformed trees, `path` relative to root (no leading slash,
  * no ".." component): (over)writes a file, creates a symlink (replacing an
  * existing one), unlinks a file or symlink.
  */
 int fixture_write_file(const char *root, const char *path, const char *contents);
+int fixture_write_data(const char *root, const char *path, const void *data, size_t size);
 int fixture_symlink(const char *root, const char *path, const char *target);
 int fixture_unlink(const char *root, const char *path);

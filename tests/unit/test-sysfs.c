@@ -442,6 +442,341 @@ static void test_escape(const char *root, int root_fd, const char *outside)
 	CHECK_OK(fixture_remove_pci_device(root, "0000:00:18.0"));
 }
 
+static const PlatformDeviceInfo *find_platform(const PlatformDeviceInfo *a, size_t n,
+					       const char *name)
+{
+	for (size_t i = 0; i < n; i++)
+		if (streq(a[i].name, name))
+			return &a[i];
+	return NULL;
+}
+
+/* Reads platform device `name` expecting error `expect`, leaving ret alone. */
+static void check_platform_error(int root_fd, const char *name, int expect)
+{
+	PlatformDeviceInfo info;
+
+	memset(&info, 0x5a, sizeof(info));
+	CHECK_ERR(sysfs_read_platform_device(root_fd, name, &info), expect);
+	CHECK(info.iommu_group == 0x5a5a5a5a);
+}
+
+#define SATA_NODE "sys/firmware/devicetree/base/soc@ffe000000/sata@220000"
+
+/*
+ * Platform devices: identity, of_node and compatible, and every way an
+ * of_node link or a compatible file can be wrong.
+ */
+static void test_platform(const char *root, int root_fd, const char *outside)
+{
+	static const char sata_compatible[] = "fsl,p2041-sata\0fsl,pq-sata-v2";
+	PlatformDeviceInfo *a = NULL, info;
+	const PlatformDeviceInfo *d;
+	char target[4096];
+	size_t n = 0;
+
+	CHECK_OK(fixture_add_platform_device(root, "ffe220000.sata", "vfio-platform", 50));
+	CHECK_OK(fixture_set_of_node(root, "ffe220000.sata", "/soc@ffe000000/sata@220000"));
+	CHECK_OK(fixture_write_data(root, SATA_NODE "/compatible", sata_compatible,
+				    sizeof(sata_compatible)));
+	CHECK_OK(fixture_write_file(root, "sys/devices/platform/ffe220000.sata/numa_node", "0\n"));
+	CHECK_OK(fixture_add_platform_device(root, "ffe101300.dma", NULL, 51));
+	CHECK_OK(fixture_set_of_node(root, "ffe101300.dma", "/soc@ffe000000/dma@101300"));
+	CHECK_OK(fixture_write_file(root, "sys/devices/platform/ffe101300.dma/driver_override",
+				    "vfio-platform\n"));
+	/* Not in an IOMMU group: never a VFIO device, not enumerated, but readable. */
+	CHECK_OK(fixture_add_platform_device(root, "serial8250", "serial8250", -1));
+	/* In a group, but its of_node leaves the root: left out of the enumeration. */
+	CHECK_OK(fixture_add_platform_device(root, "broken.dma", "vfio-platform", 52));
+	CHECK_OK(fixture_symlink(root, "sys/devices/platform/broken.dma/of_node",
+				 "/sys/firmware/devicetree/base"));
+
+	CHECK_OK(sysfs_read_platform_device(root_fd, "ffe220000.sata", &info));
+	CHECK_STREQ(info.name, "ffe220000.sata");
+	CHECK_STREQ(info.driver, "vfio-platform");
+	CHECK(!info.driver_override);
+	CHECK_STREQ(info.of_node, "/soc@ffe000000/sata@220000");
+	CHECK(strv_length(info.compatible) == 2);
+	if (strv_length(info.compatible) == 2) {
+		CHECK_STREQ(info.compatible[0], "fsl,p2041-sata");
+		CHECK_STREQ(info.compatible[1], "fsl,pq-sata-v2");
+	}
+	CHECK(info.iommu_group == 50);
+	CHECK(info.numa_node == 0);
+	platform_device_info_done(&info);
+	CHECK(!info.name && !info.of_node && !info.compatible && info.iommu_group == -1 &&
+	      info.numa_node == -1);
+	platform_device_info_done(NULL);
+	CHECK(!platform_device_info_array_free(NULL, 0));
+
+	/* An unbound device with an override and a node without compatible. */
+	CHECK_OK(sysfs_read_platform_device(root_fd, "ffe101300.dma", &info));
+	CHECK(!info.driver);
+	CHECK_STREQ(info.driver_override, "vfio-platform");
+	CHECK_STREQ(info.of_node, "/soc@ffe000000/dma@101300");
+	CHECK(!info.compatible);
+	CHECK(info.iommu_group == 51 && info.numa_node == -1);
+	platform_device_info_done(&info);
+
+	/* Not from the device tree at all. */
+	CHECK_OK(sysfs_read_platform_device(root_fd, "serial8250", &info));
+	CHECK(!info.of_node && !info.compatible && info.iommu_group == -1);
+	CHECK_STREQ(info.driver, "serial8250");
+	platform_device_info_done(&info);
+
+	CHECK_OK(sysfs_enumerate_platform(root_fd, &a, &n));
+	/* ff100000.dma and ff200000.dma come from build_tree(). */
+	CHECK(n == 4);
+	if (n == 4) {
+		CHECK_STREQ(a[0].name, "ff100000.dma");
+		CHECK_STREQ(a[1].name, "ff200000.dma");
+		CHECK_STREQ(a[2].name, "ffe101300.dma");
+		CHECK_STREQ(a[3].name, "ffe220000.sata");
+	}
+	d = find_platform(a, n, "ffe220000.sata");
+	CHECK(d && streq_ptr(d->of_node, "/soc@ffe000000/sata@220000") && d->iommu_group == 50);
+	CHECK(d && strv_length(d->compatible) == 2);
+	d = find_platform(a, n, "ff100000.dma");
+	CHECK(d && streq_ptr(d->driver, "dw-dmac") && !d->of_node && d->iommu_group == 9);
+	CHECK(!find_platform(a, n, "serial8250"));
+	CHECK(!find_platform(a, n, "broken.dma"));
+	platform_device_info_array_free(a, n);
+
+	check_platform_error(root_fd, "broken.dma", -EXDEV);
+	check_platform_error(root_fd, "../platform", -EINVAL);
+	check_platform_error(root_fd, "a/b", -EINVAL);
+	check_platform_error(root_fd, "", -EINVAL);
+	check_platform_error(root_fd, NULL, -EINVAL);
+	check_platform_error(root_fd, "gone.dma", -ENODEV);
+
+	/* of_node links, one at a time on broken.dma. "basement" exists: only the prefix check
+	 * refuses it. */
+	CHECK(mkdirat(root_fd, "sys/firmware/devicetree/basement", 0755) == 0);
+	{
+		static const struct {
+			const char *target;
+			int expect;
+			const char *node; /* when it reads */
+		} cases[] = {
+		    /* Climbs above the root. */
+		    {"../../../../../../../../../../../../../../../../../../../../../../etc",
+		     -EXDEV},
+		    /* Inside the root, but not the device tree. */
+		    {"../../../firmware", -EIO},
+		    {"../../../firmware/devicetree", -EIO},
+		    {"../../../firmware/devicetree/basement", -EIO},
+		    {"../../../devices/platform/ffe220000.sata", -EIO},
+		    {"../../../firmware/devicetree/base/../../../devices", -EIO},
+		    /* A node name that is not a plain component. */
+		    {"../../../firmware/devicetree/base/soc@ffe000000/bad name", -EIO},
+		    /* Lexically fine, but the node is not there. */
+		    {"../../../firmware/devicetree/base/soc@ffe000000/nope@0", -EIO},
+		    /* The tree's root, and a detour that resolves inside it. */
+		    {"../../../firmware/devicetree/base", 0, "/"},
+		    {"../../../firmware/devicetree/base/soc@ffe000000/./../soc@ffe000000/"
+		     "sata@220000",
+		     0, "/soc@ffe000000/sata@220000"},
+		    {"../../../firmware//devicetree/base/soc@ffe000000", 0, "/soc@ffe000000"},
+		};
+
+		for (size_t i = 0; i < ELEMENTSOF(cases); i++) {
+			int r;
+
+			CHECK_OK(fixture_symlink(root, "sys/devices/platform/broken.dma/of_node",
+						 cases[i].target));
+			r = sysfs_read_platform_device(root_fd, "broken.dma", &info);
+			if (r != cases[i].expect) {
+				fprintf(stderr, "%s:%d: of_node -> %s: got %d, expected %d\n",
+					__FILE__, __LINE__, cases[i].target, r, cases[i].expect);
+				test_failures++;
+			}
+			if (r == 0) {
+				CHECK_STREQ(info.of_node, cases[i].node);
+				platform_device_info_done(&info);
+			}
+		}
+	}
+
+	/* The node directory reached through a symlink to the outside tree. */
+	CHECK_OK(fixture_add_platform_device(outside, "x", NULL, -1));
+	CHECK_OK(fixture_set_of_node(outside, "x", "/soc@ffe000000/evil@0"));
+	CHECK_OK(fixture_write_data(
+	    outside, "sys/firmware/devicetree/base/soc@ffe000000/evil@0/compatible", "evil", 5));
+	snprintf(target, sizeof(target), "%s/sys/firmware/devicetree/base/soc@ffe000000/evil@0",
+		 outside);
+	CHECK_OK(
+	    fixture_symlink(root, "sys/firmware/devicetree/base/soc@ffe000000/evil@0", target));
+	CHECK_OK(fixture_symlink(root, "sys/devices/platform/broken.dma/of_node",
+				 "../../../firmware/devicetree/base/soc@ffe000000/evil@0"));
+	check_platform_error(root_fd, "broken.dma", -ENOTDIR);
+	CHECK_OK(fixture_unlink(root, "sys/firmware/devicetree/base/soc@ffe000000/evil@0"));
+	/* of_node that is a file, not a link. */
+	CHECK_OK(fixture_unlink(root, "sys/devices/platform/broken.dma/of_node"));
+	CHECK_OK(fixture_write_file(root, "sys/devices/platform/broken.dma/of_node", "x\n"));
+	check_platform_error(root_fd, "broken.dma", -EIO);
+	CHECK_OK(fixture_unlink(root, "sys/devices/platform/broken.dma/of_node"));
+	CHECK_OK(sysfs_read_platform_device(root_fd, "broken.dma", &info));
+	CHECK(!info.of_node);
+	platform_device_info_done(&info);
+
+	/* compatible files: the raw property, NUL-terminated printable strings. */
+	{
+		static const struct {
+			const char *data;
+			size_t size;
+			int expect;
+		} cases[] = {
+		    {"fsl,sata", 8, -EIO},	/* not NUL-terminated */
+		    {"", 0, -EIO},		/* empty */
+		    {"\0", 1, -EIO},		/* an empty string */
+		    {"a\0\0", 3, -EIO},		/* an empty string after one */
+		    {"fsl,\tsata\0", 10, -EIO}, /* unprintable */
+		    {"caf\xc3\xa9\0", 6, -EIO}, /* not ASCII */
+		    {"a b\0", 4, 0},		/* spaces are printable */
+		    {"fsl,sata\0x\0", 11, 0},	/* two */
+		};
+		char *big = malloc(4097);
+
+		for (size_t i = 0; i < ELEMENTSOF(cases); i++) {
+			int r;
+
+			CHECK_OK(fixture_write_data(root, SATA_NODE "/compatible", cases[i].data,
+						    cases[i].size));
+			r = sysfs_read_platform_device(root_fd, "ffe220000.sata", &info);
+			if (r != cases[i].expect) {
+				fprintf(stderr, "%s:%d: compatible case %zu: got %d, expected %d\n",
+					__FILE__, __LINE__, i, r, cases[i].expect);
+				test_failures++;
+			}
+			if (r == 0)
+				platform_device_info_done(&info);
+		}
+		CHECK(big != NULL);
+		if (big) {
+			memset(big, 'a', 4097);
+			big[4095] = '\0';
+			CHECK_OK(fixture_write_data(root, SATA_NODE "/compatible", big, 4096));
+			CHECK_OK(sysfs_read_platform_device(root_fd, "ffe220000.sata", &info));
+			CHECK(strv_length(info.compatible) == 1 &&
+			      strlen(info.compatible[0]) == 4095);
+			platform_device_info_done(&info);
+			big[4096] = '\0';
+			CHECK_OK(fixture_write_data(root, SATA_NODE "/compatible", big, 4097));
+			check_platform_error(root_fd, "ffe220000.sata", -EIO);
+			free(big);
+		}
+		/* A compatible that is a symlink is not followed. */
+		CHECK_OK(fixture_unlink(root, SATA_NODE "/compatible"));
+		CHECK_OK(fixture_symlink(root, SATA_NODE "/compatible",
+					 "../../../../../../etc/hostname"));
+		check_platform_error(root_fd, "ffe220000.sata", -ELOOP);
+		CHECK_OK(fixture_unlink(root, SATA_NODE "/compatible"));
+		CHECK_OK(fixture_write_data(root, SATA_NODE "/compatible", sata_compatible,
+					    sizeof(sata_compatible)));
+	}
+
+	/* driver_override must be a plain name. */
+	CHECK_OK(fixture_write_file(root, "sys/devices/platform/ffe101300.dma/driver_override",
+				    "bad name\n"));
+	check_platform_error(root_fd, "ffe101300.dma", -EIO);
+	CHECK_OK(fixture_write_file(root, "sys/devices/platform/ffe101300.dma/driver_override",
+				    "(null)\n"));
+	CHECK_OK(sysfs_read_platform_device(root_fd, "ffe101300.dma", &info));
+	CHECK(!info.driver_override);
+	platform_device_info_done(&info);
+
+	/* Broken devices are skipped, the others still listed. */
+	CHECK_OK(fixture_write_file(root, "sys/devices/platform/ffe101300.dma/numa_node", "x\n"));
+	CHECK_OK(fixture_symlink(root, "sys/bus/platform/devices/gone.dma",
+				 "../../../devices/platform/gone.dma"));
+	CHECK_OK(fixture_symlink(root, "sys/bus/platform/devices/bad name",
+				 "../../../devices/platform/ffe220000.sata"));
+	CHECK_OK(sysfs_enumerate_platform(root_fd, &a, &n));
+	CHECK(n == 4); /* broken.dma reads again now that its of_node is gone */
+	CHECK(!find_platform(a, n, "ffe101300.dma") && !find_platform(a, n, "gone.dma"));
+	CHECK(find_platform(a, n, "broken.dma") && find_platform(a, n, "ffe220000.sata"));
+	platform_device_info_array_free(a, n);
+	CHECK_OK(fixture_unlink(root, "sys/bus/platform/devices/gone.dma"));
+	CHECK_OK(fixture_unlink(root, "sys/bus/platform/devices/bad name"));
+	CHECK_OK(fixture_unlink(root, "sys/devices/platform/ffe101300.dma/numa_node"));
+}
+
+/* The fixture's device tree looks like the kernel's. */
+static void test_platform_fixture(void)
+{
+	const char *dir = getenv("DTB_DIR");
+	char *root = NULL, path[4096], target[256], buf[64];
+	PlatformDeviceInfo *a = (PlatformDeviceInfo *)0x1;
+	struct stat st_dtb, st_fdt;
+	size_t n = 7;
+	ssize_t k;
+	int fd, dtb_fd;
+
+	CHECK(dir != NULL);
+	if (!dir)
+		return;
+	CHECK_OK(fixture_new(&root));
+	if (!root)
+		return;
+	fd = open_dir(root);
+
+	snprintf(path, sizeof(path), "%s/freescale-p2041.dtb", dir);
+	dtb_fd = open(path, O_RDONLY | O_CLOEXEC);
+	CHECK(dtb_fd >= 0 && fstat(dtb_fd, &st_dtb) == 0);
+	if (dtb_fd >= 0) {
+		char *dtb = malloc((size_t)st_dtb.st_size);
+
+		CHECK(dtb && read(dtb_fd, dtb, (size_t)st_dtb.st_size) == st_dtb.st_size);
+		if (dtb) {
+			CHECK_OK(fixture_add_devicetree(root, dtb, (size_t)st_dtb.st_size));
+			CHECK_ERR(fixture_add_devicetree(root, dtb, 16), -EINVAL);
+			free(dtb);
+		}
+		close(dtb_fd);
+	}
+	CHECK(fstatat(fd, "sys/firmware/fdt", &st_fdt, 0) == 0 && st_fdt.st_size == st_dtb.st_size);
+	{
+		int pfd = openat(fd, SATA_NODE "/compatible", O_RDONLY | O_CLOEXEC);
+
+		k = pfd >= 0 ? read(pfd, buf, sizeof(buf)) : -1;
+		CHECK(k == 30 && memcmp(buf, "fsl,p2041-sata\0fsl,pq-sata-v2\0", 30) == 0);
+		if (pfd >= 0)
+			close(pfd);
+		pfd = openat(fd, SATA_NODE "/name", O_RDONLY | O_CLOEXEC);
+		k = pfd >= 0 ? read(pfd, buf, sizeof(buf)) : -1;
+		CHECK(k == 5 && memcmp(buf, "sata\0", 5) == 0);
+		if (pfd >= 0)
+			close(pfd);
+	}
+	CHECK(faccessat(fd,
+			"sys/firmware/devicetree/base/soc@ffe000000/dma@101300/"
+			"dma-channel@180/interrupts",
+			F_OK, 0) == 0);
+	CHECK(faccessat(fd, "sys/firmware/devicetree/base/#address-cells", F_OK, 0) == 0);
+
+	/* The of_node link has the kernel's shape (for a device directly under platform/). */
+	CHECK_OK(fixture_add_platform_device(root, "ffe220000.sata", "vfio-platform", 3));
+	CHECK_OK(fixture_set_of_node(root, "ffe220000.sata", "/soc@ffe000000/sata@220000"));
+	k = readlinkat(fd, "sys/devices/platform/ffe220000.sata/of_node", target,
+		       sizeof(target) - 1);
+	target[k > 0 ? k : 0] = '\0';
+	CHECK_STREQ(target, "../../../firmware/devicetree/base/soc@ffe000000/sata@220000");
+	CHECK(faccessat(fd, "sys/bus/platform/devices/ffe220000.sata/of_node/reg", F_OK, 0) == 0);
+	CHECK_ERR(fixture_set_of_node(root, "ffe220000.sata", "soc"), -EINVAL);
+	CHECK_ERR(fixture_set_of_node(root, "ffe220000.sata", "/soc/../x"), -EINVAL);
+	CHECK_ERR(fixture_set_of_node(root, "../x", "/soc"), -EINVAL);
+
+	/* No platform bus at all. */
+	CHECK(unlinkat(fd, "sys/bus/platform/devices/ffe220000.sata", 0) == 0);
+	CHECK(unlinkat(fd, "sys/bus/platform/devices", AT_REMOVEDIR) == 0);
+	CHECK_OK(sysfs_enumerate_platform(fd, &a, &n));
+	CHECK(n == 0 && !a);
+	check_platform_error(fd, "ffe220000.sata", -ENODEV);
+
+	close(fd);
+	fixture_free(root);
+}
+
 static void check_members(int root_fd, int group, const char *const *expect, size_t n)
 {
 	_cleanup_strv_free_ char **m = NULL;
@@ -776,6 +1111,8 @@ int main(void)
 	test_enumerate(root_fd);
 	test_read_device(root_fd);
 	test_read_errors(root_fd);
+	test_platform(root, root_fd, outside);
+	test_platform_fixture();
 	test_malformed(root, root_fd);
 	test_enumerate_skips_broken(root, root_fd);
 	test_escape(root, root_fd, outside);
