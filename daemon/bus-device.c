@@ -7,6 +7,7 @@
 #include "bus-objects.h"
 #include "claim.h"
 #include "device.h"
+#include "device-dt.h"
 #include "device-vfio.h"
 #include "vfio-device.h"
 #include "vfio-info.h"
@@ -54,7 +55,7 @@ static int property_get_kind(sd_bus *bus, const char *path, const char *interfac
 			     sd_bus_error *error)
 {
 	Device *d = userdata;
-	return sd_bus_message_append(reply, "s", device_kind_to_string(d->kind));
+	return sd_bus_message_append(reply, "s", device_kind_to_string(d->id.kind));
 }
 
 static int property_get_driver(sd_bus *bus, const char *path, const char *interface,
@@ -62,7 +63,70 @@ static int property_get_driver(sd_bus *bus, const char *path, const char *interf
 			       sd_bus_error *error)
 {
 	Device *d = userdata;
-	return sd_bus_message_append(reply, "s", d->pci.driver ?: "");
+	return sd_bus_message_append(reply, "s", device_driver(d) ?: "");
+}
+
+static int property_get_int(sd_bus *bus, const char *path, const char *interface,
+			    const char *property, sd_bus_message *reply, void *userdata,
+			    sd_bus_error *error)
+{
+	Device *d = userdata;
+	return sd_bus_message_append(
+	    reply, "i", streq(property, "NumaNode") ? device_numa_node(d) : device_iommu_group(d));
+}
+
+static int property_get_dt_node(sd_bus *bus, const char *path, const char *interface,
+				const char *property, sd_bus_message *reply, void *userdata,
+				sd_bus_error *error)
+{
+	Device *d = userdata;
+	const char *node = d->id.kind == DEVICE_PLATFORM ? d->id.platform.of_node : NULL;
+	return sd_bus_message_append(reply, "s", node ?: "");
+}
+
+static int property_get_compatible(sd_bus *bus, const char *path, const char *interface,
+				   const char *property, sd_bus_message *reply, void *userdata,
+				   sd_bus_error *error)
+{
+	Device *d = userdata;
+	return sd_bus_message_append_strv(
+	    reply, d->id.kind == DEVICE_PLATFORM ? d->id.platform.compatible : NULL);
+}
+
+/* Every candidate resource and interrupt of the node, as devtree_describe() found them. */
+static int property_get_dt_entries(sd_bus *bus, const char *path, const char *interface,
+				   const char *property, sd_bus_message *reply, void *userdata,
+				   sd_bus_error *error)
+{
+	Device *d = userdata;
+	bool resources = streq(property, "DeviceTreeResources");
+	int r;
+
+	(void)device_load_devtree(d);
+	r = sd_bus_message_open_container(reply, 'a', resources ? "(ssusbtt)" : "(ssuss)");
+	for (size_t i = 0; r >= 0 && d->dt && resources && i < d->dt->n_resources; i++) {
+		const DtResource *e = d->dt->resources + i;
+		r = sd_bus_message_append(reply, "(ssusbtt)", e->node,
+					  dt_property_to_string(e->property), e->index,
+					  e->name ?: "", e->translated, e->address, e->size);
+	}
+	for (size_t i = 0; r >= 0 && d->dt && !resources && i < d->dt->n_interrupts; i++) {
+		const DtInterrupt *e = d->dt->interrupts + i;
+		r = sd_bus_message_append(reply, "(ssuss)", e->node,
+					  dt_property_to_string(e->property), e->index,
+					  e->name ?: "", e->controller);
+	}
+	return r < 0 ? r : sd_bus_message_close_container(reply);
+}
+
+static int property_get_dt_error(sd_bus *bus, const char *path, const char *interface,
+				 const char *property, sd_bus_message *reply, void *userdata,
+				 sd_bus_error *error)
+{
+	Device *d = userdata;
+
+	(void)device_load_devtree(d);
+	return sd_bus_message_append(reply, "s", d->dt_error ?: "");
 }
 
 static int property_get_group(sd_bus *bus, const char *path, const char *interface,
@@ -73,7 +137,7 @@ static int property_get_group(sd_bus *bus, const char *path, const char *interfa
 	_cleanup_free_ char *group_path = NULL;
 	int r;
 
-	r = bus_group_path(d->pci.iommu_group, &group_path);
+	r = bus_group_path(device_iommu_group(d), &group_path);
 	if (r < 0)
 		return r;
 	return sd_bus_message_append(reply, "o", group_path);
@@ -147,8 +211,22 @@ static int device_vfio(Device *d, sd_bus *bus, const char *property, sd_bus_erro
 	return 0;
 }
 
-static int append_region(sd_bus_message *reply, const VfioRegion *region)
+/* The DT source of a region or IRQ as details: dt-node, dt-property, dt-entry, dt-name. */
+static int append_dt_source(sd_bus_message *reply, const char *node, DtProperty property,
+			    unsigned index, const char *name)
 {
+	int r;
+
+	r = sd_bus_message_append(reply, "{sv}{sv}{sv}", "dt-node", "s", node, "dt-property", "s",
+				  dt_property_to_string(property), "dt-entry", "u", index);
+	if (r >= 0 && name)
+		r = sd_bus_message_append(reply, "{sv}", "dt-name", "s", name);
+	return r;
+}
+
+static int append_region(sd_bus_message *reply, const Device *d, const VfioRegion *region)
+{
+	const DtResource *source = device_dt_region_source(d, region->index);
 	char buf[VFIO_REGION_NAME_MAX];
 	const VfioRegionCaps *caps = &region->caps;
 	const char *name;
@@ -157,8 +235,8 @@ static int append_region(sd_bus_message *reply, const VfioRegion *region)
 	r = sd_bus_message_open_container(reply, 'r', "usttua(tt)a{sv}");
 	if (r >= 0)
 		r = sd_bus_message_append(reply, "usttu", region->index,
-					  vfio_region_name(region, true, buf), region->size,
-					  region->offset, region->flags);
+					  vfio_region_name(region, d->id.kind == DEVICE_PCI, buf),
+					  region->size, region->offset, region->flags);
 	if (r >= 0)
 		r = sd_bus_message_open_container(reply, 'a', "(tt)");
 	for (size_t i = 0; r >= 0 && i < caps->n_sparse; i++)
@@ -184,6 +262,9 @@ static int append_region(sd_bus_message *reply, const VfioRegion *region)
 	}
 	if (r >= 0 && caps->msix_mappable)
 		r = sd_bus_message_append(reply, "{sv}", "msix-mappable", "b", 1);
+	if (r >= 0 && source)
+		r = append_dt_source(reply, source->node, source->property, source->index,
+				     source->name);
 	if (r >= 0 && caps->n_ids > 0) {
 		r = sd_bus_message_open_container(reply, 'e', "sv");
 		if (r >= 0)
@@ -211,9 +292,10 @@ static int property_get_regions(sd_bus *bus, const char *path, const char *inter
 	r = device_vfio(userdata, bus, property, error, &info);
 	if (r < 0)
 		return r;
+	(void)device_load_devtree(userdata);
 	r = sd_bus_message_open_container(reply, 'a', "(usttua(tt)a{sv})");
 	for (size_t i = 0; r >= 0 && info && i < info->n_regions; i++)
-		r = append_region(reply, info->regions + i);
+		r = append_region(reply, userdata, info->regions + i);
 	return r < 0 ? r : sd_bus_message_close_container(reply);
 }
 
@@ -221,28 +303,40 @@ static int property_get_irqs(sd_bus *bus, const char *path, const char *interfac
 			     const char *property, sd_bus_message *reply, void *userdata,
 			     sd_bus_error *error)
 {
+	Device *d = userdata;
+	bool d_is_pci = d->id.kind == DEVICE_PCI;
 	VfioInfo *info;
 	char buf[16];
 	int r;
 
-	r = device_vfio(userdata, bus, property, error, &info);
+	r = device_vfio(d, bus, property, error, &info);
 	if (r < 0)
 		return r;
+	(void)device_load_devtree(d);
 	r = sd_bus_message_open_container(reply, 'a', "(usuua{sv})");
 	for (size_t i = 0; r >= 0 && info && i < info->n_irqs; i++) {
 		const VfioIrq *irq = info->irqs + i;
-		const char *name = vfio_pci_irq_name(irq->index);
+		const char *name = d_is_pci ? vfio_pci_irq_name(irq->index) : NULL;
 
 		if (!name) {
 			snprintf(buf, sizeof(buf), "IRQ %u", irq->index);
 			name = buf;
 		}
-		if (irq->absent)
-			r = sd_bus_message_append(reply, "(usuua{sv})", irq->index, name,
-						  irq->count, irq->flags, 1, "absent", "b", 1);
-		else
-			r = sd_bus_message_append(reply, "(usuua{sv})", irq->index, name,
-						  irq->count, irq->flags, 0);
+		const DtInterrupt *source = device_dt_irq_source(userdata, irq->index);
+
+		r = sd_bus_message_open_container(reply, 'r', "usuua{sv}");
+		if (r >= 0)
+			r = sd_bus_message_append(reply, "usuu", irq->index, name, irq->count,
+						  irq->flags);
+		if (r >= 0)
+			r = sd_bus_message_open_container(reply, 'a', "{sv}");
+		if (r >= 0 && irq->absent)
+			r = sd_bus_message_append(reply, "{sv}", "absent", "b", 1);
+		if (r >= 0 && source)
+			r = append_dt_source(reply, source->node, source->property, source->index,
+					     source->name);
+		for (int k = 0; r >= 0 && k < 2; k++)
+			r = sd_bus_message_close_container(reply);
 	}
 	return r < 0 ? r : sd_bus_message_close_container(reply);
 }
@@ -288,26 +382,34 @@ const sd_bus_vtable bus_device_vtable[] = {
     SD_BUS_VTABLE_START(0),
     SD_BUS_PROPERTY("Name", "s", property_get_name, 0, SD_BUS_VTABLE_PROPERTY_CONST),
     SD_BUS_PROPERTY("Kind", "s", property_get_kind, 0, SD_BUS_VTABLE_PROPERTY_CONST),
-    SD_BUS_PROPERTY("VendorId", "q", NULL, offsetof(Device, pci.vendor_id),
+    SD_BUS_PROPERTY("VendorId", "q", NULL, offsetof(Device, id.pci.vendor_id),
 		    SD_BUS_VTABLE_PROPERTY_CONST),
-    SD_BUS_PROPERTY("DeviceId", "q", NULL, offsetof(Device, pci.device_id),
+    SD_BUS_PROPERTY("DeviceId", "q", NULL, offsetof(Device, id.pci.device_id),
 		    SD_BUS_VTABLE_PROPERTY_CONST),
-    SD_BUS_PROPERTY("SubsystemVendorId", "q", NULL, offsetof(Device, pci.subsystem_vendor_id),
+    SD_BUS_PROPERTY("SubsystemVendorId", "q", NULL, offsetof(Device, id.pci.subsystem_vendor_id),
 		    SD_BUS_VTABLE_PROPERTY_CONST),
-    SD_BUS_PROPERTY("SubsystemDeviceId", "q", NULL, offsetof(Device, pci.subsystem_device_id),
+    SD_BUS_PROPERTY("SubsystemDeviceId", "q", NULL, offsetof(Device, id.pci.subsystem_device_id),
 		    SD_BUS_VTABLE_PROPERTY_CONST),
-    SD_BUS_PROPERTY("Class", "u", NULL, offsetof(Device, pci.class_code),
+    SD_BUS_PROPERTY("Class", "u", NULL, offsetof(Device, id.pci.class_code),
 		    SD_BUS_VTABLE_PROPERTY_CONST),
     SD_BUS_PROPERTY("Driver", "s", property_get_driver, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
-    SD_BUS_PROPERTY("IommuGroup", "i", NULL, offsetof(Device, pci.iommu_group),
-		    SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
+    SD_BUS_PROPERTY("IommuGroup", "i", property_get_int, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
     SD_BUS_PROPERTY("Group", "o", property_get_group, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
-    SD_BUS_PROPERTY("NumaNode", "i", NULL, offsetof(Device, pci.numa_node),
-		    SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
+    SD_BUS_PROPERTY("NumaNode", "i", property_get_int, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
     SD_BUS_PROPERTY("ClaimState", "s", property_get_claim_state, 0,
 		    SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
     SD_BUS_PROPERTY("Claim", "o", property_get_claim, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
     SD_BUS_PROPERTY("Holder", "a{sv}", property_get_holder, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
+    SD_BUS_PROPERTY("DeviceTreeNode", "s", property_get_dt_node, 0,
+		    SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
+    SD_BUS_PROPERTY("Compatible", "as", property_get_compatible, 0,
+		    SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
+    SD_BUS_PROPERTY("DeviceTreeResources", "a(ssusbtt)", property_get_dt_entries, 0,
+		    SD_BUS_VTABLE_PROPERTY_EMITS_INVALIDATION),
+    SD_BUS_PROPERTY("DeviceTreeInterrupts", "a(ssuss)", property_get_dt_entries, 0,
+		    SD_BUS_VTABLE_PROPERTY_EMITS_INVALIDATION),
+    SD_BUS_PROPERTY("DeviceTreeError", "s", property_get_dt_error, 0,
+		    SD_BUS_VTABLE_PROPERTY_EMITS_INVALIDATION),
     SD_BUS_PROPERTY("Managed", "b", property_get_managed, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
     SD_BUS_PROPERTY("DeviceFlags", "u", property_get_device_flags, 0,
 		    SD_BUS_VTABLE_PROPERTY_EMITS_INVALIDATION),

@@ -70,26 +70,27 @@ static void notify_group_object(Manager *m, int group, EmitFunction emit)
 void bus_notify_device_added(Manager *m, const Device *d, bool group_added)
 {
 	if (group_added)
-		notify_group_object(m, d->pci.iommu_group, emit_object_added);
+		notify_group_object(m, device_iommu_group(d), emit_object_added);
 	emit_everywhere(m, emit_object_added, d->path);
 	if (!group_added)
-		bus_notify_group_changed(m, d->pci.iommu_group);
+		bus_notify_group_changed(m, device_iommu_group(d));
 }
 
 void bus_notify_device_removed(Manager *m, const Device *d, bool group_removed)
 {
 	emit_everywhere(m, emit_device_removed, d->path);
 	if (group_removed)
-		notify_group_object(m, d->pci.iommu_group, emit_group_removed);
+		notify_group_object(m, device_iommu_group(d), emit_group_removed);
 	else
-		bus_notify_group_changed(m, d->pci.iommu_group);
+		bus_notify_group_changed(m, device_iommu_group(d));
 }
 
 static int emit_device_changed(sd_bus *bus, const void *path)
 {
 	return sd_bus_emit_properties_changed(
 	    bus, path, BROKER_DEVICE_INTERFACE, "Driver", "IommuGroup", "Group", "NumaNode",
-	    "ClaimState", "Claim", "Holder", "Managed", "DeviceFlags", "ResetSupported",
+	    "ClaimState", "Claim", "Holder", "DeviceTreeNode", "Compatible", "DeviceTreeResources",
+	    "DeviceTreeInterrupts", "DeviceTreeError", "Managed", "DeviceFlags", "ResetSupported",
 	    "DeviceCapabilities", "Regions", "Irqs", "MetadataState", "MetadataError", NULL);
 }
 
@@ -121,7 +122,7 @@ static int emit_holder_changed(sd_bus *bus, const void *path)
 void bus_notify_holder_changed(Manager *m, const Claim *c)
 {
 	for (size_t i = 0; i < m->n_devices; i++)
-		if (claim_holds_group(c, m->devices[i]->pci.iommu_group))
+		if (claim_holds_group(c, device_iommu_group(m->devices[i])))
 			emit_everywhere(m, emit_holder_changed, m->devices[i]->path);
 	for (size_t i = 0; i < c->n_groups; i++)
 		bus_notify_group_changed(m, c->groups[i]);

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * Keeps the device registry in step with the kernel: udev events for PCI
- * devices (add, remove, bind, unbind, change) re-read the device from sysfs,
+ * Keeps the device registry in step with the kernel: udev events for PCI and
+ * platform devices (add, remove, bind, unbind, change) re-read the device from sysfs,
  * update its object and announce the change. A claimed device that goes
  * away ends its claim (see claim_revoke()).
  */

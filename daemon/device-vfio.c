@@ -49,7 +49,7 @@ static int device_open_for_reading(Device *d, VfioContext **ret_context, int *re
 {
 	Manager *m = d->manager;
 	Claim *holder = device_holder(d);
-	int group = d->pci.iommu_group, r;
+	int group = device_iommu_group(d), r;
 
 	*ret_context = NULL;
 	*ret_borrowed = false;
@@ -107,22 +107,23 @@ int device_load_vfio_info(Device *d, sd_bus_error *error)
 	if (d->vfio_error && d->vfio_error_iteration == iteration)
 		return sd_bus_error_set(error, d->vfio_error_name, d->vfio_error);
 
-	if (!driver_is_vfio_pci(d->pci.driver))
+	if (!device_is_bound_to_vfio(d))
 		return remember_failure(d, error, VFIOD_ERROR_NOT_VFIO_DEVICE,
-					"%s is %s%s, not to vfio-pci: only VFIO can tell its "
+					"%s is %s%s, not to a VFIO driver: only VFIO can tell its "
 					"regions and IRQs.",
-					device_name(d), d->pci.driver ? "bound to " : "not bound",
-					d->pci.driver ?: "");
+					device_name(d),
+					device_driver(d) ? "bound to " : "not bound",
+					device_driver(d) ?: "");
 	if (!device_is_managed(d))
 		return remember_failure(d, error, VFIOD_ERROR_NOT_MANAGED,
 					"vfiod does not manage %s (see [Manage] in vfiod.conf(5)), "
 					"so it never opens its IOMMU group.",
 					device_name(d));
 	/* Checked before opening, so that the kernel is not asked for a group it refuses. */
-	r = iommu_group_check_viable(m->root_fd, d->pci.iommu_group, &reason);
+	r = iommu_group_check_viable(m->root_fd, device_iommu_group(d), &reason);
 	if (r == -EBUSY)
 		return remember_failure(d, error, VFIOD_ERROR_GROUP_NOT_VIABLE,
-					"IOMMU group %d is not viable: %s.", d->pci.iommu_group,
+					"IOMMU group %d is not viable: %s.", device_iommu_group(d),
 					reason);
 
 	r = device_open_for_reading(d, &context, &fd, &borrowed, error);

@@ -19,15 +19,27 @@
 
 typedef enum DeviceKind {
 	DEVICE_PCI,
+	DEVICE_PLATFORM,
 } DeviceKind;
 
+/* What sysfs says about a device. */
+typedef struct DeviceIdentity {
+	DeviceKind kind;
+	PciDeviceInfo pci;	     /* DEVICE_PCI */
+	PlatformDeviceInfo platform; /* DEVICE_PLATFORM */
+} DeviceIdentity;
+
 typedef struct VfioInfo VfioInfo;
+typedef struct DtDeviceInfo DtDeviceInfo;
 
 typedef struct Device {
 	Manager *manager;
-	DeviceKind kind;
 	char *path; /* D-Bus object path */
-	PciDeviceInfo pci;
+	DeviceIdentity id;
+
+	/* Device-tree placement (platform devices with an of_node): NULL until read. */
+	DtDeviceInfo *dt;
+	char *dt_error;
 
 	/* VFIO metadata, see device-vfio.h: NULL until read. */
 	VfioInfo *vfio;
@@ -36,15 +48,38 @@ typedef struct Device {
 	uint64_t vfio_error_iteration; /* event loop iteration of that failure */
 } Device;
 
-/* The device's name: the PCI address. */
+/* The device's name in sysfs: the PCI address, or the platform device's name. */
 static inline const char *device_name(const Device *d)
 {
-	return d->pci.address;
+	return d->id.kind == DEVICE_PCI ? d->id.pci.address : d->id.platform.name;
 }
+
+/* The bound driver, NULL when unbound. */
+static inline const char *device_driver(const Device *d)
+{
+	return d->id.kind == DEVICE_PCI ? d->id.pci.driver : d->id.platform.driver;
+}
+
+static inline int device_iommu_group(const Device *d)
+{
+	return d->id.kind == DEVICE_PCI ? d->id.pci.iommu_group : d->id.platform.iommu_group;
+}
+
+static inline int device_numa_node(const Device *d)
+{
+	return d->id.kind == DEVICE_PCI ? d->id.pci.numa_node : d->id.platform.numa_node;
+}
+
+/* True when the bound driver is the VFIO driver of the device's bus. */
+bool device_is_bound_to_vfio(const Device *d);
 
 const char *device_kind_to_string(DeviceKind k);
 
-/* The object path of device `name` (PCI address); the caller frees it. */
+/*
+ * The object path of device `name`: pci_DDDD_BB_DD_F for a PCI address,
+ * platform_<name> with every byte but [A-Za-z0-9] written as _XX (hex) for a
+ * platform device. The caller frees it.
+ */
 int device_path_from_name(const char *name, char **ret);
 
 /* Reads every device from sysfs into m->devices (and m->groups), replacing what was there. */

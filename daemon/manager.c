@@ -17,6 +17,7 @@
 #include "client.h"
 #include "config.h"
 #include "device.h"
+#include "devtree.h"
 #include "device-monitor.h"
 #include "group.h"
 #include "log.h"
@@ -71,6 +72,8 @@ Manager *manager_free(Manager *m)
 	m->event = sd_event_unref(m->event);
 	device_monitor_stop(m);
 	device_registry_free(m);
+	devtree_free(m->devtree);
+	free(m->devtree_error);
 	policy_free(m->policy);
 	free(m->config_path);
 	free(m->policy_dir);
@@ -118,13 +121,13 @@ int manager_load_devices(Manager *m)
 	for (size_t i = 0; i < m->n_devices; i++) {
 		const Device *d = m->devices[i];
 
-		if (!driver_is_vfio_pci(d->pci.driver))
+		if (!device_is_bound_to_vfio(d))
 			continue;
-		log_debug("VFIO device %s (%04x:%04x) in IOMMU group %d", device_name(d),
-			  d->pci.vendor_id, d->pci.device_id, d->pci.iommu_group);
+		log_debug("VFIO device %s in IOMMU group %d", device_name(d),
+			  device_iommu_group(d));
 		n_vfio++;
 	}
-	log_info("%zu device(s) in %zu IOMMU group(s), %zu bound to vfio-pci", m->n_devices,
+	log_info("%zu device(s) in %zu IOMMU group(s), %zu bound to a VFIO driver", m->n_devices,
 		 m->n_groups, n_vfio);
 	return 0;
 }

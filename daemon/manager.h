@@ -53,6 +53,8 @@ typedef struct Manager {
 	IommuGroup **groups;
 	size_t n_groups;
 	sd_device_monitor *device_monitor; /* NULL with --root: fixture trees have no udev */
+	struct DevTree *devtree;	   /* the flattened device tree, read on first use */
+	char *devtree_error;		   /* why it could not be read */
 } Manager;
 
 int manager_new(const char *root, Manager **ret);
