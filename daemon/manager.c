@@ -9,6 +9,7 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
+#include <unistd.h>
 #include <systemd/sd-daemon.h>
 
 #include "bus-error.h"
@@ -68,6 +69,10 @@ Manager *manager_free(Manager *m)
 		client_free(c);
 	m->listen_source = sd_event_source_unref(m->listen_source);
 	safe_close(m->listen_fd);
+	/* A stale socket file would look like a live one to the next starter. */
+	if (m->bound_socket_path)
+		(void)unlink(m->bound_socket_path);
+	free(m->bound_socket_path);
 	m->system_bus = sd_bus_flush_close_unref(m->system_bus);
 	m->event = sd_event_unref(m->event);
 	device_monitor_stop(m);
@@ -222,6 +227,9 @@ int manager_listen(Manager *m, const char *socket_path)
 		m->listen_fd = bind_socket(socket_path ?: VFIOD_SOCKET_PATH);
 		if (m->listen_fd < 0)
 			return m->listen_fd;
+		m->bound_socket_path = strdup(socket_path ?: VFIOD_SOCKET_PATH);
+		if (!m->bound_socket_path)
+			return log_oom();
 	}
 	return sd_event_add_io(m->event, &m->listen_source, m->listen_fd, EPOLLIN, on_connection,
 			       m);

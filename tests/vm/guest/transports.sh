@@ -17,6 +17,7 @@ grep -q "PermissionDenied" <<<"$out" || fail "system bus: expected PermissionDen
 stop_vfiod
 
 # Socket activation: systemd-socket-activate passes the listening fd (LISTEN_FDS).
+[ ! -e /run/vfiod/broker.sock ] || fail "vfiod left its socket file behind"
 systemd-socket-activate -l /run/vfiod/broker.sock \
 	"$VFIOD_BIN" --no-system-bus --config "$VFIOD_CONFIG" >/tmp/activate.log 2>&1 &
 activator=$!
