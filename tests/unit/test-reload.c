@@ -67,7 +67,7 @@ static pid_t start_daemon(void)
 		      "--no-system-bus", (char *)NULL);
 		_exit(127);
 	}
-	for (int i = 0; i < 200 && access(sock, F_OK) < 0; i++)
+	for (int i = 0; i < 1000 && access(sock, F_OK) < 0; i++)
 		usleep(10000);
 	return pid;
 }
