@@ -38,7 +38,8 @@ typedef struct Manager {
 	Policy *policy;
 
 	int listen_fd;
-	char *bound_socket_path; /* the socket vfiod bound itself (not activated), removed on exit */
+	char
+	    *bound_socket_path; /* the socket vfiod bound itself (not activated), removed on exit */
 	sd_event_source *listen_source;
 	uint64_t next_connection_id;
 
