@@ -2,16 +2,20 @@
 /* io.vfiod.Broker1.Manager on /io/vfiod/Broker1. */
 #include <stdlib.h>
 
+#include "audit.h"
 #include "bus-error.h"
 #include "bus-objects.h"
 #include "claim.h"
 #include "client.h"
 #include "config.h"
 #include "log.h"
+#include "polkit.h"
 
-static int read_claim_options(sd_bus_message *msg, DmaMode *ret_mode, sd_bus_error *error)
+static int read_claim_options(sd_bus_message *msg, DmaMode *ret_mode, bool *ret_interactive,
+			      sd_bus_error *error)
 {
 	DmaMode mode = 0;
+	int interactive = 0;
 	const char *key;
 	int r;
 
@@ -35,6 +39,11 @@ static int read_claim_options(sd_bus_message *msg, DmaMode *ret_mode, sd_bus_err
 				    "dma-mode \"%.32s\" is neither \"container\" "
 				    "nor \"brokered\".",
 				    s);
+		} else if (streq(key, "interactive")) {
+			r = sd_bus_message_read(msg, "v", "b", &interactive);
+			if (r < 0)
+				return sd_bus_error_setf(error, VFIOD_ERROR_INVALID_ARGUMENT,
+							 "Option interactive takes a boolean.");
 		} else
 			return sd_bus_error_setf(error, VFIOD_ERROR_INVALID_ARGUMENT,
 						 "Unknown claim option \"%.64s\".", key);
@@ -48,6 +57,7 @@ static int read_claim_options(sd_bus_message *msg, DmaMode *ret_mode, sd_bus_err
 	if (r < 0)
 		return r;
 	*ret_mode = mode;
+	*ret_interactive = interactive;
 	return 0;
 }
 
@@ -91,37 +101,17 @@ static int append_dma_context(sd_bus_message *reply, Claim *c)
 	return sd_bus_message_close_container(reply);
 }
 
-static int method_claim(sd_bus_message *msg, void *userdata, sd_bus_error *error)
+/* Answers the Claim call msg with c; on failure frees c, since nothing reached the client. */
+static int claim_reply(sd_bus_message *msg, Claim *c)
 {
-	Manager *m = userdata;
 	_cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
-	_cleanup_strv_free_ char **devices = NULL;
-	Client *client;
-	Claim *c;
-	DmaMode mode = 0;
 	int r;
 
-	r = sd_bus_message_read_strv(msg, &devices);
-	if (r < 0)
-		return r;
-	r = read_claim_options(msg, &mode, error);
-	if (r < 0)
-		return r;
-	r = client_from_message(m, msg, &client, error);
-	if (r < 0)
-		return r;
-
-	r = claim_new(client, devices, mode, &c, error);
-	if (r < 0)
-		return r;
-
 	r = sd_bus_message_new_method_return(msg, &reply);
-	if (r < 0)
-		goto fail;
-	r = sd_bus_message_append(reply, "o", c->path);
-	if (r < 0)
-		goto fail;
-	r = sd_bus_message_open_container(reply, 'a', "(sh)");
+	if (r >= 0)
+		r = sd_bus_message_append(reply, "o", c->path);
+	if (r >= 0)
+		r = sd_bus_message_open_container(reply, 'a', "(sh)");
 	for (size_t i = 0; r >= 0 && i < c->n_devices; i++)
 		r = sd_bus_message_append(reply, "(sh)", c->devices[i].address, c->devices[i].fd);
 	if (r >= 0)
@@ -130,22 +120,143 @@ static int method_claim(sd_bus_message *msg, void *userdata, sd_bus_error *error
 		r = append_dma_context(reply, c);
 	if (r >= 0)
 		r = sd_bus_send(NULL, reply, NULL);
-	if (r < 0)
-		goto fail;
+	if (r < 0) {
+		claim_free(c);
+		return log_error_errno(r, "Cannot complete claim: %m");
+	}
 	return 1;
-fail:
-	/* Nothing reached the client, so nothing may stay claimed. */
-	claim_free(c);
-	return log_error_errno(r, "Cannot complete claim: %m");
+}
+
+/* What a Claim waiting for polkit must remember to run again. */
+typedef struct PendingClaim {
+	char **devices;
+	DmaMode mode;
+} PendingClaim;
+
+static void pending_claim_free(void *p)
+{
+	PendingClaim *pc = p;
+
+	if (!pc)
+		return;
+	strv_free(pc->devices);
+	free(pc);
+}
+
+static void on_claim_polkit_done(PolkitCheck *check, bool allowed, const char *why)
+{
+	_cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
+	_cleanup_strv_free_ char **granted = NULL;
+	PendingClaim *pc = check->userdata;
+	ClaimAuth auth = {0};
+	Claim *c;
+	int r;
+
+	if (!allowed) {
+		for (size_t i = 0; i < check->n_devices; i++)
+			audit_log(AUDIT_DENIED, check->client, check->devices[i].address, 0,
+				  "polkit: no", why);
+		(void)sd_bus_reply_method_errorf(check->request, VFIOD_ERROR_PERMISSION_DENIED,
+						 "No rule in the vfiod policy grants the device, "
+						 "and %s.",
+						 why);
+		return;
+	}
+	granted = calloc(check->n_devices + 1, sizeof(char *));
+	for (size_t i = 0; granted && i < check->n_devices; i++)
+		if (!(granted[i] = strdup(check->devices[i].address))) {
+			(void)sd_bus_reply_method_errno(check->request, ENOMEM, NULL);
+			return;
+		}
+	if (!granted) {
+		(void)sd_bus_reply_method_errno(check->request, ENOMEM, NULL);
+		return;
+	}
+
+	/* The world may have changed while polkit thought: decide everything again. */
+	auth.polkit_granted = granted;
+	r = claim_new_full(check->client, pc->devices, pc->mode, &auth, &c, &error);
+	if (r < 0) {
+		(void)sd_bus_reply_method_error(check->request, &error);
+		return;
+	}
+	(void)claim_reply(check->request, c);
+}
+
+static int method_claim(sd_bus_message *msg, void *userdata, sd_bus_error *error)
+{
+	Manager *m = userdata;
+	_cleanup_strv_free_ char **devices = NULL;
+	_cleanup_free_ ClaimAuth *auth = NULL;
+	PendingClaim *pc;
+	Client *client;
+	Claim *c;
+	DmaMode mode = 0;
+	bool interactive = false;
+	int r;
+
+	r = sd_bus_message_read_strv(msg, &devices);
+	if (r < 0)
+		return r;
+	r = read_claim_options(msg, &mode, &interactive, error);
+	if (r < 0)
+		return r;
+	r = client_from_message(m, msg, &client, error);
+	if (r < 0)
+		return r;
+
+	/* Socket callers: the static policy alone (no polkit with pidfd subjects in Debian 12). */
+	auth = calloc(1, sizeof(*auth));
+	if (!auth)
+		return -ENOMEM;
+	auth->may_ask_polkit = client->transport == CLIENT_SYSTEM_BUS;
+	r = claim_new_full(client, devices, mode, auth, &c, error);
+	if (r >= 0)
+		return claim_reply(msg, c);
+	if (auth->n_need == 0)
+		return r;
+
+	/* No rule grants some devices: ask polkit, and answer later. */
+	sd_bus_error_free(error);
+	pc = calloc(1, sizeof(*pc));
+	if (!pc)
+		return -ENOMEM;
+	pc->devices = TAKE_PTR(devices);
+	pc->mode = mode;
+	r = polkit_check_start(client, msg, POLKIT_ACTION_CLAIM, auth->need, auth->n_need,
+			       interactive, on_claim_polkit_done, pc, pending_claim_free, error);
+	if (r < 0)
+		return r;
+	return 1;
 }
 
 /*
- * Whether the sender of msg may manage vfiod (Reload): 0 when it may, else a
- * D-Bus error. The identity is the kernel's (SO_PEERCRED, or the bus
- * daemon's credentials), via client_from_message(). Today only uid 0 may;
- * polkit's io.vfiod.manage for system-bus callers belongs here.
+ * Whether the sender of msg may manage vfiod (Reload): 0 when it may, 1 when
+ * polkit was asked (then run() is called with msg once it said yes, and msg
+ * is answered), else a D-Bus error. The identity is the kernel's
+ * (SO_PEERCRED, or the bus daemon's credentials): uid 0 may; on the system
+ * bus polkit's io.vfiod.manage decides for others; on the socket nobody else.
  */
-static int authorize_manage(Manager *m, sd_bus_message *msg, const char *action,
+typedef int (*ManageAction)(sd_bus_message *msg, Manager *m, sd_bus_error *error);
+
+static void on_manage_polkit_done(PolkitCheck *check, bool allowed, const char *why)
+{
+	_cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
+	ManageAction run = (ManageAction)(uintptr_t)check->userdata;
+	int r;
+
+	if (!allowed) {
+		audit_log(AUDIT_MANAGE_DENIED, check->client, NULL, 0, "polkit: no", why);
+		(void)sd_bus_reply_method_errorf(check->request, VFIOD_ERROR_PERMISSION_DENIED,
+						 "Not allowed to manage vfiod: %s.", why);
+		return;
+	}
+	r = run(check->request, check->client->manager, &error);
+	if (r < 0)
+		(void)sd_bus_reply_method_errno(check->request, r, &error);
+}
+
+static int authorize_manage(Manager *m, sd_bus_message *msg, const char *action, ManageAction run,
 			    sd_bus_error *error)
 {
 	Client *client;
@@ -154,24 +265,23 @@ static int authorize_manage(Manager *m, sd_bus_message *msg, const char *action,
 	r = client_from_message(m, msg, &client, error);
 	if (r < 0)
 		return r;
-	if (client->uid != 0) {
-		log_notice("Refused %s to %s: only root may manage vfiod", action, client->label);
-		return sd_bus_error_setf(error, VFIOD_ERROR_PERMISSION_DENIED,
-					 "Only root may manage vfiod (%s asked by uid %u).", action,
-					 (unsigned)client->uid);
+	if (client->uid == 0)
+		return 0;
+	if (client->transport == CLIENT_SYSTEM_BUS) {
+		r = polkit_check_start(client, msg, POLKIT_ACTION_MANAGE, NULL, 0, false,
+				       on_manage_polkit_done, (void *)(uintptr_t)run, NULL, error);
+		return r < 0 ? r : 1;
 	}
-	return 0;
+	audit_log(AUDIT_MANAGE_DENIED, client, NULL, 0, "only root may manage vfiod", action);
+	return sd_bus_error_setf(error, VFIOD_ERROR_PERMISSION_DENIED,
+				 "Only root may manage vfiod (%s asked by uid %u).", action,
+				 (unsigned)client->uid);
 }
 
-static int method_reload(sd_bus_message *msg, void *userdata, sd_bus_error *error)
+static int reload(sd_bus_message *msg, Manager *m, sd_bus_error *error)
 {
 	_cleanup_free_ char *why = NULL;
-	Manager *m = userdata;
 	int r;
-
-	r = authorize_manage(m, msg, "policy reload", error);
-	if (r < 0)
-		return r;
 
 	/* Existing claims keep what they were granted; only new claims see the new policy. */
 	r = manager_load_policy_full(m, &why);
@@ -181,6 +291,17 @@ static int method_reload(sd_bus_message *msg, void *userdata, sd_bus_error *erro
 		return sd_bus_error_setf(error, VFIOD_ERROR_INVALID_POLICY,
 					 "%s; keeping the previous policy.", why ?: strerror(-r));
 	return sd_bus_reply_method_return(msg, NULL);
+}
+
+static int method_reload(sd_bus_message *msg, void *userdata, sd_bus_error *error)
+{
+	Manager *m = userdata;
+	int r;
+
+	r = authorize_manage(m, msg, "policy reload", reload, error);
+	if (r != 0)
+		return r;
+	return reload(msg, m, error);
 }
 
 static int property_get_version(sd_bus *bus, const char *path, const char *interface,

@@ -11,6 +11,7 @@
 #include <sys/resource.h>
 #include <unistd.h>
 
+#include "audit.h"
 #include "bus-error.h"
 #include "bus-notify.h"
 #include "bus-objects.h"
@@ -96,8 +97,9 @@ Claim *claim_free(Claim *c)
 		return NULL;
 
 	if (c->path)
-		log_info("Releasing claim %" PRIu64 " of %s (%zu device(s))", c->id,
-			 c->client ? c->client->label : "?", c->n_devices);
+		for (size_t i = 0; i < c->n_devices; i++)
+			audit_log(AUDIT_RELEASE, c->client, c->devices[i].address, c->id,
+				  "released", NULL);
 
 	c->slot = sd_bus_slot_unref(c->slot);
 	claim_scrub_devices(c);
@@ -151,8 +153,7 @@ void claim_revoke(Claim *c, const char *device, const char *reason)
 {
 	int r;
 
-	log_notice("Revoking claim %" PRIu64 " of %s: %s: %s", c->id, c->client->label, device,
-		   reason);
+	audit_log(AUDIT_REVOKE, c->client, device, c->id, "revoked by vfiod", reason);
 	r = claim_send_revoked(c, device, reason);
 	if (r < 0)
 		log_warning_errno(r, "Cannot tell %s that claim %" PRIu64 " is revoked: %m",
@@ -210,8 +211,12 @@ typedef struct Grant {
 	bool require_reset; /* some device's rule says RequireReset=yes */
 } Grant;
 
-static int claim_check_device(Client *client, const char *address, PciDeviceInfo *ret_info,
-			      Grant *grant, sd_bus_error *error)
+/* "rule NAME (FILE:LINE)" or "polkit: yes", for the audit trail. */
+#define CLAIM_DECISION_MAX 256u
+
+static int claim_check_device(Client *client, const char *address, ClaimAuth *auth,
+			      PciDeviceInfo *ret_info, Grant *grant, char *ret_decision,
+			      sd_bus_error *error)
 {
 	Manager *m = client->manager;
 	PciDeviceInfo info = {0};
@@ -262,8 +267,28 @@ static int claim_check_device(Client *client, const char *address, PciDeviceInfo
 	    .iommu_group = info.iommu_group,
 	};
 	rule = m->policy ? policy_find_rule(m->policy, &subject, &device) : NULL;
+	if (!rule && auth && strv_contains(auth->polkit_granted, info.address)) {
+		grant->dma_modes &= DMA_MODES_ALL;
+		if (POLICY_DEFAULT_DMA_QUOTA < grant->dma_quota)
+			grant->dma_quota = POLICY_DEFAULT_DMA_QUOTA;
+		if (POLICY_DEFAULT_MAX_DEVICES < grant->max_devices)
+			grant->max_devices = POLICY_DEFAULT_MAX_DEVICES;
+		snprintf(ret_decision, CLAIM_DECISION_MAX, "polkit: yes");
+		*ret_info = info;
+		return 0;
+	}
+	if (!rule && auth && auth->may_ask_polkit && auth->n_need < CLAIM_MAX_DEVICES) {
+		PolkitDevice *d = auth->need + auth->n_need++;
+
+		memcpy(d->address, info.address, sizeof(d->address));
+		d->vendor_id = info.vendor_id;
+		d->device_id = info.device_id;
+		d->iommu_group = info.iommu_group;
+		*ret_info = info;
+		return 0;
+	}
 	if (!rule) {
-		log_notice("Denied %s to %s: no policy rule matches", address, client->label);
+		audit_log(AUDIT_DENIED, client, address, 0, "no policy rule matches", NULL);
 		r = sd_bus_error_setf(
 		    error, VFIOD_ERROR_PERMISSION_DENIED,
 		    "No rule in the vfiod policy grants uid %u the device %s "
@@ -279,6 +304,8 @@ static int claim_check_device(Client *client, const char *address, PciDeviceInfo
 	grant->require_reset |= rule->require_reset;
 	log_debug("%s may claim %s by rule %s (%s:%u)", client->label, address, rule->name,
 		  rule->file, rule->line);
+	snprintf(ret_decision, CLAIM_DECISION_MAX, "rule %s (%s:%u)", rule->name, rule->file,
+		 rule->line);
 
 	*ret_info = info;
 	return 0;
@@ -359,11 +386,18 @@ static int client_raise_memlock(Client *client, uint64_t quota)
 int claim_new(Client *client, char **addresses, DmaMode requested_mode, Claim **ret,
 	      sd_bus_error *error)
 {
+	return claim_new_full(client, addresses, requested_mode, NULL, ret, error);
+}
+
+int claim_new_full(Client *client, char **addresses, DmaMode requested_mode, ClaimAuth *auth,
+		   Claim **ret, sd_bus_error *error)
+{
 	Manager *m = client->manager;
 	_cleanup_(claim_freep) Claim *c = NULL;
 	size_t n = strv_length(addresses);
 	Grant grant = {DMA_MODES_ALL, UINT64_MAX, UINT_MAX, false};
 	PciDeviceInfo *infos = NULL;
+	_cleanup_free_ char *decisions = NULL;
 	int r;
 
 	if (n == 0)
@@ -383,7 +417,8 @@ int claim_new(Client *client, char **addresses, DmaMode requested_mode, Claim **
 
 	c = calloc(1, sizeof(*c));
 	infos = calloc(n, sizeof(*infos));
-	if (!c || !infos) {
+	decisions = calloc(n, CLAIM_DECISION_MAX);
+	if (!c || !infos || !decisions) {
 		free(infos);
 		return -ENOMEM;
 	}
@@ -397,9 +432,17 @@ int claim_new(Client *client, char **addresses, DmaMode requested_mode, Claim **
 
 	/* Everything that can be decided from sysfs and the policy, before any kernel state. */
 	for (size_t i = 0; i < n; i++) {
-		r = claim_check_device(client, addresses[i], infos + i, &grant, error);
+		r = claim_check_device(client, addresses[i], auth, infos + i, &grant,
+				       decisions + i * CLAIM_DECISION_MAX, error);
 		if (r < 0)
 			goto finish;
+	}
+	if (auth && auth->n_need > 0) {
+		r = sd_bus_error_setf(error, VFIOD_ERROR_PERMISSION_DENIED,
+				      "No rule in the vfiod policy grants uid %u %zu of the "
+				      "devices; polkit decides.",
+				      (unsigned)client->uid, auth->n_need);
+		goto finish;
 	}
 	if (client->n_devices + n > grant.max_devices) {
 		r = sd_bus_error_setf(error, VFIOD_ERROR_LIMIT_EXCEEDED,
@@ -508,6 +551,9 @@ int claim_new(Client *client, char **addresses, DmaMode requested_mode, Claim **
 	log_info("Claim %" PRIu64 ": %s got %zu device(s) starting with %s, %s DMA, quota %" PRIu64,
 		 c->id, client->label, c->n_devices, c->devices[0].address,
 		 dma_mode_to_string(c->dma_mode), c->dma_quota);
+	for (size_t i = 0; i < c->n_devices; i++)
+		audit_log(AUDIT_CLAIM, client, c->devices[i].address, c->id,
+			  decisions + i * CLAIM_DECISION_MAX, dma_mode_to_string(c->dma_mode));
 	*ret = TAKE_PTR(c);
 	r = 0;
 finish:

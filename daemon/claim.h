@@ -18,6 +18,7 @@
 #include "manager.h"
 #include "pci-address.h"
 #include "policy.h"
+#include "polkit.h"
 
 typedef struct ClaimDevice {
 	Claim *claim;
@@ -55,6 +56,26 @@ struct Claim {
  */
 int claim_new(Client *c, char **addresses, DmaMode requested_mode, Claim **ret,
 	      sd_bus_error *error);
+
+/*
+ * What polkit says, for system-bus callers (see polkit.h). A device polkit
+ * granted gets the options of a polkit grant: both DMA modes,
+ * POLICY_DEFAULT_DMA_QUOTA, POLICY_DEFAULT_MAX_DEVICES, no reset required.
+ */
+typedef struct ClaimAuth {
+	bool may_ask_polkit;   /* in: collect devices no rule grants instead of denying */
+	char **polkit_granted; /* in: devices polkit has just said yes to */
+	PolkitDevice need[CLAIM_MAX_DEVICES]; /* out: the devices to ask polkit about */
+	size_t n_need;
+} ClaimAuth;
+
+/*
+ * claim_new() with auth (may be NULL). When auth->may_ask_polkit and no
+ * rule grants some devices, fails with -EACCES and PermissionDenied, with
+ * those devices in auth->need: everything else checked out so far.
+ */
+int claim_new_full(Client *c, char **addresses, DmaMode requested_mode, ClaimAuth *auth,
+		   Claim **ret, sd_bus_error *error);
 
 /* Scrubs and releases everything the claim holds; returns NULL. */
 Claim *claim_free(Claim *c);

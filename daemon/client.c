@@ -10,6 +10,7 @@
 #include "bus-error.h"
 #include "claim.h"
 #include "log.h"
+#include "polkit.h"
 
 #ifndef SO_PEERPIDFD
 #define SO_PEERPIDFD 77
@@ -24,6 +25,8 @@ Client *client_free(Client *c)
 
 	if (!c)
 		return NULL;
+	while (c->polkit_checks)
+		polkit_check_free(c->polkit_checks);
 	while ((claim = c->claims))
 		claim_free(claim);
 

@@ -13,6 +13,8 @@
 #include "list.h"
 #include "manager.h"
 
+typedef struct PolkitCheck PolkitCheck;
+
 typedef enum ClientTransport {
 	CLIENT_PEER,	   /* private socket, one sd_bus per connection */
 	CLIENT_SYSTEM_BUS, /* a unique name on the system bus */
@@ -41,6 +43,8 @@ struct Client {
 
 	Claim *claims;
 	unsigned n_claims;
+	PolkitCheck *polkit_checks; /* waiting for polkit; freed (cancelled) with the client */
+	unsigned n_polkit_checks;
 	unsigned n_devices;
 	unsigned n_irq_fds;
 	uint64_t dma_mapped; /* brokered bytes mapped over all claims */

@@ -345,3 +345,30 @@ start_udevd() {
 stop_vfiod() {
 	_vm_stop vfiod
 }
+
+# start_polkitd: start the host's polkitd on the test system bus
+# (start_system_bus first) with vfiod's actions from the source tree and the
+# rules in /etc/polkit-1/rules.d (writable /etc overlay). polkitd reads its
+# actions only from /usr/share/polkit-1/actions, which is the host's read-only
+# root here: it runs in its own mount namespace (unshare -m) where a tmpfs copy
+# with io.vfiod.policy added is bind-mounted over that directory. Skips (77)
+# when polkitd is not installed. Log: $VM_ARTIFACTS/polkitd.log.
+start_polkitd() {
+	local actions=/run/polkit-test-actions
+	[ -x /usr/lib/polkit-1/polkitd ] || skip "polkitd is not installed (tools/install-deps)"
+	mkdir -p "$actions" /etc/polkit-1/rules.d "$VM_ARTIFACTS"
+	cp /usr/share/polkit-1/actions/*.policy "$actions"/ 2>/dev/null || true
+	cp "$SOURCE_DIR/policy/io.vfiod.policy" "$actions"/
+	mkdir -p "$_vm_pids"
+	unshare -m --propagation private sh -c \
+		"mount --bind $actions /usr/share/polkit-1/actions && exec /usr/lib/polkit-1/polkitd --no-debug" \
+		>>"$VM_ARTIFACTS/polkitd.log" 2>&1 </dev/null &
+	echo $! >"$_vm_pids/polkitd"
+	wait_until 10 busctl --system status org.freedesktop.PolicyKit1 >/dev/null 2>&1 ||
+		{ cat "$VM_ARTIFACTS/polkitd.log" >&2; fail "polkitd did not take its bus name"; }
+}
+
+# stop_polkitd: stop the polkitd start_polkitd started.
+stop_polkitd() {
+	_vm_stop polkitd
+}
