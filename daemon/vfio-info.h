@@ -25,6 +25,12 @@
 #define VFIO_CAPS_MAX	      32 /* capabilities in one chain */
 #define VFIO_SPARSE_AREAS_MAX 64 /* areas in one sparse mmap capability */
 
+/*
+ * <linux/vfio.h> defines VFIO_REGION_TYPE_PCI_VENDOR_TYPE as (1 << 31), which
+ * overflows int (undefined behaviour, caught by UBSan): use this instead.
+ */
+#define VFIO_REGION_TYPE_PCI_VENDOR_BIT UINT32_C(0x80000000)
+
 /* Newer than some <linux/vfio.h> this may be built with. */
 #ifndef VFIO_DEVICE_FLAGS_CDX
 #define VFIO_DEVICE_FLAGS_CDX (1 << 8)

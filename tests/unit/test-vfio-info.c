@@ -35,7 +35,7 @@
 
 #define REGION_FIXED ((uint32_t)sizeof(struct vfio_region_info))
 /* (1 << 31) in the header: an int. */
-#define PCI_VENDOR_TYPE ((uint32_t)VFIO_REGION_TYPE_PCI_VENDOR_TYPE)
+#define PCI_VENDOR_TYPE VFIO_REGION_TYPE_PCI_VENDOR_BIT
 
 /* --- building INFO buffers ------------------------------------------------ */
 
