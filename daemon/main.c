@@ -7,12 +7,14 @@
 #include "config.h"
 #include "log.h"
 #include "manager.h"
+#include "seccomp-filter.h"
 
 typedef struct Options {
 	const char *config_path;
 	const char *socket_path;
 	const char *root;
 	bool system_bus;
+	bool seccomp;
 } Options;
 
 static void help(void)
@@ -27,6 +29,7 @@ static void help(void)
 	    "                         (default %s)\n"
 	    "     --no-system-bus     Serve the private socket only\n"
 	    "     --root DIR          Read sysfs and /dev below DIR (for tests)\n"
+	    "     --no-seccomp        Do not install the system call filter (debugging)\n"
 	    "     --log-level LEVEL   debug, info, notice, warning or err (default info)\n",
 	    VFIOD_CONFIG_PATH, VFIOD_SOCKET_PATH);
 }
@@ -55,6 +58,7 @@ static int parse_argv(int argc, char *argv[], Options *o)
 		ARG_SOCKET,
 		ARG_NO_SYSTEM_BUS,
 		ARG_ROOT,
+		ARG_NO_SECCOMP,
 		ARG_LOG
 	};
 	static const struct option options[] = {
@@ -64,6 +68,7 @@ static int parse_argv(int argc, char *argv[], Options *o)
 	    {"socket", required_argument, NULL, ARG_SOCKET},
 	    {"no-system-bus", no_argument, NULL, ARG_NO_SYSTEM_BUS},
 	    {"root", required_argument, NULL, ARG_ROOT},
+	    {"no-seccomp", no_argument, NULL, ARG_NO_SECCOMP},
 	    {"log-level", required_argument, NULL, ARG_LOG},
 	    {},
 	};
@@ -88,6 +93,9 @@ static int parse_argv(int argc, char *argv[], Options *o)
 			break;
 		case ARG_ROOT:
 			o->root = optarg;
+			break;
+		case ARG_NO_SECCOMP:
+			o->seccomp = false;
 			break;
 		case ARG_LOG:
 			level = parse_log_level(optarg);
@@ -115,7 +123,7 @@ static int policy_dir_for(const char *config_path, char **ret)
 
 int main(int argc, char *argv[])
 {
-	Options o = {.system_bus = true};
+	Options o = {.system_bus = true, .seccomp = true};
 	Manager *m = NULL;
 	int r;
 
@@ -151,6 +159,18 @@ int main(int argc, char *argv[])
 		if (r < 0)
 			goto finish;
 	}
+
+	/*
+	 * Initialised: from here on the daemon only serves. Whatever needs a
+	 * call outside the allow-list (bind, listen, non-AF_UNIX sockets,
+	 * loading code) belongs above this line.
+	 */
+	if (o.seccomp) {
+		r = seccomp_filter_install();
+		if (r < 0)
+			goto finish;
+	} else
+		log_warning("Running without the system call filter (--no-seccomp)");
 	r = manager_run(m);
 finish:
 	if (r < 0)
