@@ -17,6 +17,7 @@
 #include "client.h"
 #include "config.h"
 #include "group.h"
+#include "idle-exit.h"
 #include "log.h"
 #include "sysfs.h"
 
@@ -63,6 +64,7 @@ Manager *manager_free(Manager *m)
 	/* Releasing every claim scrubs the devices before the daemon goes. */
 	while ((c = m->clients))
 		client_free(c);
+	m->idle_exit = idle_exit_free(m->idle_exit);
 	m->listen_source = sd_event_source_unref(m->listen_source);
 	safe_close(m->listen_fd);
 	m->system_bus = sd_bus_flush_close_unref(m->system_bus);

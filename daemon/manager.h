@@ -15,6 +15,7 @@
 
 typedef struct Client Client;
 typedef struct Claim Claim;
+typedef struct IdleExit IdleExit;
 
 /* Caps on what clients can make the daemon allocate. */
 #define MANAGER_MAX_CLIENTS 1024u
@@ -43,6 +44,11 @@ typedef struct Manager {
 	Claim *claims;
 	unsigned n_claims;
 	uint64_t next_claim_id;
+
+	/* Exit when idle (idle-exit.c, --exit-idle-time); NULL: never. */
+	IdleExit *idle_exit;
+	/* Asynchronous work in flight (polkit checks ...): no idle exit while > 0. */
+	unsigned n_pending_work;
 } Manager;
 
 int manager_new(const char *root, Manager **ret);
