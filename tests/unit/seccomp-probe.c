@@ -58,7 +58,7 @@ static void probe_forbidden(void)
 		close(fd);
 
 	/* Not traced by us: ESRCH without a filter, and no side effect either way. */
-	report("ptrace", ptrace(PTRACE_PEEKDATA, getppid(), NULL, NULL));
+	report("ptrace", ptrace(PTRACE_PEEKDATA, getpid(), NULL, NULL));
 
 	/* Non-VFIO ioctls the daemon never makes: FIONBIO would succeed without a filter. */
 	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
@@ -95,7 +95,7 @@ static void probe_forbidden(void)
 		_exit(0);
 	report("fork", r);
 
-	report("kill", kill(getppid(), 0));
+	report("kill", kill(getpid(), 0));
 	report("pidfd_getfd", syscall(SYS_pidfd_getfd, -1, 0, 0));
 
 	/* Setting a limit other than RLIMIT_MEMLOCK (to its current value: harmless). */
