@@ -7,14 +7,21 @@
 #include "bus-objects.h"
 #include "config.h"
 #include "device-monitor.h"
+#include "idle-exit.h"
 #include "log.h"
 #include "manager.h"
+#include "seccomp-filter.h"
+
+/* A year: longer is a typo, and keeps the product with 1e6 far from overflow. */
+#define EXIT_IDLE_TIME_MAX (365u * 24 * 3600)
 
 typedef struct Options {
 	const char *config_path;
 	const char *socket_path;
 	const char *root;
 	bool system_bus;
+	bool seccomp;
+	uint64_t exit_idle_usec; /* 0: never */
 } Options;
 
 static void help(void)
@@ -29,6 +36,10 @@ static void help(void)
 	    "                         (default %s)\n"
 	    "     --no-system-bus     Serve the private socket only\n"
 	    "     --root DIR          Read sysfs and /dev below DIR (for tests)\n"
+	    "     --exit-idle-time SECONDS\n"
+	    "                         Exit after SECONDS without claims, peers or\n"
+	    "                         requests (default 0: never)\n"
+	    "     --no-seccomp        Do not install the system call filter (debugging)\n"
 	    "     --log-level LEVEL   debug, info, notice, warning or err (default info)\n"
 	    "     --bus-introspect=INTERFACE\n"
 	    "                         Print the introspection XML of one D-Bus interface\n"
@@ -69,6 +80,21 @@ static int print_introspection(const char *interface)
 	return 0;
 }
 
+static int parse_seconds(const char *s, uint64_t max, uint64_t *ret)
+{
+	char *end;
+	unsigned long long v;
+
+	if (*s < '0' || *s > '9')
+		return -EINVAL;
+	errno = 0;
+	v = strtoull(s, &end, 10);
+	if (errno != 0 || *end != '\0' || v > max)
+		return -ERANGE;
+	*ret = v;
+	return 0;
+}
+
 /* Returns 1 to go on, 0 to exit successfully, negative errno on bad usage. */
 static int parse_argv(int argc, char *argv[], Options *o)
 {
@@ -78,6 +104,8 @@ static int parse_argv(int argc, char *argv[], Options *o)
 		ARG_SOCKET,
 		ARG_NO_SYSTEM_BUS,
 		ARG_ROOT,
+		ARG_EXIT_IDLE_TIME,
+		ARG_NO_SECCOMP,
 		ARG_LOG,
 		ARG_BUS_INTROSPECT,
 	};
@@ -88,10 +116,13 @@ static int parse_argv(int argc, char *argv[], Options *o)
 	    {"socket", required_argument, NULL, ARG_SOCKET},
 	    {"no-system-bus", no_argument, NULL, ARG_NO_SYSTEM_BUS},
 	    {"root", required_argument, NULL, ARG_ROOT},
+	    {"exit-idle-time", required_argument, NULL, ARG_EXIT_IDLE_TIME},
+	    {"no-seccomp", no_argument, NULL, ARG_NO_SECCOMP},
 	    {"log-level", required_argument, NULL, ARG_LOG},
 	    {"bus-introspect", required_argument, NULL, ARG_BUS_INTROSPECT},
 	    {},
 	};
+	uint64_t seconds;
 	int c, level;
 
 	while ((c = getopt_long(argc, argv, "h", options, NULL)) >= 0) {
@@ -113,6 +144,16 @@ static int parse_argv(int argc, char *argv[], Options *o)
 			break;
 		case ARG_ROOT:
 			o->root = optarg;
+			break;
+		case ARG_EXIT_IDLE_TIME:
+			if (parse_seconds(optarg, EXIT_IDLE_TIME_MAX, &seconds) < 0)
+				return log_error_errno(
+				    EINVAL, "--exit-idle-time takes seconds, 0 to %u: %s",
+				    EXIT_IDLE_TIME_MAX, optarg);
+			o->exit_idle_usec = seconds * 1000000;
+			break;
+		case ARG_NO_SECCOMP:
+			o->seccomp = false;
 			break;
 		case ARG_LOG:
 			level = parse_log_level(optarg);
@@ -142,7 +183,7 @@ static int policy_dir_for(const char *config_path, char **ret)
 
 int main(int argc, char *argv[])
 {
-	Options o = {.system_bus = true};
+	Options o = {.system_bus = true, .seccomp = true};
 	Manager *m = NULL;
 	int r;
 
@@ -186,6 +227,23 @@ int main(int argc, char *argv[])
 		if (r < 0)
 			goto finish;
 	}
+	if (o.exit_idle_usec > 0) {
+		r = idle_exit_new(m, o.exit_idle_usec, &m->idle_exit);
+		if (r < 0)
+			goto finish;
+	}
+
+	/*
+	 * Initialised: from here on the daemon only serves. Whatever needs a
+	 * call outside the allow-list (bind, listen, non-AF_UNIX sockets,
+	 * loading code) belongs above this line.
+	 */
+	if (o.seccomp) {
+		r = seccomp_filter_install();
+		if (r < 0)
+			goto finish;
+	} else
+		log_warning("Running without the system call filter (--no-seccomp)");
 	r = manager_run(m);
 finish:
 	if (r < 0)

@@ -21,6 +21,7 @@
 #include "devtree.h"
 #include "device-monitor.h"
 #include "group.h"
+#include "idle-exit.h"
 #include "log.h"
 #include "sysfs.h"
 
@@ -67,6 +68,7 @@ Manager *manager_free(Manager *m)
 	/* Releasing every claim scrubs the devices before the daemon goes. */
 	while ((c = m->clients))
 		client_free(c);
+	m->idle_exit = idle_exit_free(m->idle_exit);
 	m->listen_source = sd_event_source_unref(m->listen_source);
 	safe_close(m->listen_fd);
 	/* A stale socket file would look like a live one to the next starter. */

@@ -18,6 +18,7 @@ typedef struct Client Client;
 typedef struct Claim Claim;
 typedef struct Device Device;
 typedef struct IommuGroup IommuGroup;
+typedef struct IdleExit IdleExit;
 
 /* Caps on what clients can make the daemon allocate. */
 #define MANAGER_MAX_CLIENTS 1024u
@@ -57,6 +58,10 @@ typedef struct Manager {
 	sd_device_monitor *device_monitor; /* NULL with --root: fixture trees have no udev */
 	struct DevTree *devtree;	   /* the flattened device tree, read on first use */
 	char *devtree_error;		   /* why it could not be read */
+	/* Exit when idle (idle-exit.c, --exit-idle-time); NULL: never. */
+	IdleExit *idle_exit;
+	/* Asynchronous work in flight (polkit checks ...): no idle exit while > 0. */
+	unsigned n_pending_work;
 } Manager;
 
 int manager_new(const char *root, Manager **ret);
