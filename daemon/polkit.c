@@ -74,6 +74,7 @@ PolkitCheck *polkit_check_free(PolkitCheck *check)
 	}
 	LIST_REMOVE(checks, check->client->polkit_checks, check);
 	check->client->n_polkit_checks--;
+	check->client->manager->n_pending_work--;
 	n_pending--;
 	sd_bus_message_unref(check->request);
 	if (check->free_userdata)
@@ -220,6 +221,8 @@ int polkit_check_start(Client *client, sd_bus_message *request, const char *acti
 		 ++next_cancellation);
 	LIST_PREPEND(checks, client->polkit_checks, check);
 	client->n_polkit_checks++;
+	/* No idle exit while polkit has not answered. */
+	client->manager->n_pending_work++;
 	n_pending++;
 
 	check->action = strdup(action);

@@ -11,7 +11,7 @@
 #   --results DIR    results share (default: BUILD/tests/vm/results); emptied
 #   --console FILE   console log (default: RESULTS/../console.log)
 #   --mode MODE      tests (default) | demo | shell
-#   --timeout SEC    whole run (default: $VFIOD_VM_TIMEOUT or 300)
+#   --timeout SEC    whole run (default: $VFIOD_VM_TIMEOUT or 720)
 #   --test-timeout SEC   per guest test (default 120)
 #   --quiet          do not print the per-test summary
 #
@@ -31,7 +31,7 @@ src=$(cd "$here/../.." && pwd)
 results=
 console=
 mode=tests
-timeout=${VFIOD_VM_TIMEOUT:-300}
+timeout=${VFIOD_VM_TIMEOUT:-720}
 test_timeout=120
 quiet=0
 tests=()
