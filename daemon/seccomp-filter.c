@@ -90,6 +90,9 @@ static const int allowed_syscalls[] = {
     SCMP_SYS(readlinkat),
     SCMP_SYS(getdents64),
     SCMP_SYS(fcntl), /* CLOEXEC/NONBLOCK, F_DUPFD_CLOEXEC, memfd seals */
+    /* Removing the socket file vfiod bound itself, on exit (manager_free()). */
+    SCMP_SYS(unlink),
+    SCMP_SYS(unlinkat),
 
     /*
      * Sockets that exist already (system bus, the listening socket, peers,
