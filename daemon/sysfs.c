@@ -558,21 +558,24 @@ static bool error_is_per_device(int r)
 	}
 }
 
-int sysfs_enumerate_pci(int root_fd, PciDeviceInfo **ret, size_t *ret_n)
+/*
+ * Lists a bus's devices directory (sys/bus/<bus>/devices) for an enumeration:
+ * the entries `valid` accepts, sorted, and a directory fd of sys/devices to
+ * resolve them under. Returns their number (0 also for a tree without that
+ * bus, or whose links lead nowhere) or a negative errno; *ret_dir, *ret_names
+ * and *ret_devices_fd are the caller's when the number is positive.
+ */
+static int open_bus_devices(int root_fd, const char *path, bool (*valid)(const char *),
+			    DIR **ret_dir, char ***ret_names, int *ret_devices_fd)
 {
 	_cleanup_closedir_ DIR *d = NULL;
-	_cleanup_close_ int devices_fd = -EBADF;
 	_cleanup_strv_free_ char **names = NULL;
-	PciDeviceInfo *devices;
-	size_t n, k = 0;
-	int fd, r;
+	int fd, devices_fd, r;
+	size_t n;
 
-	r = open_beneath(root_fd, PCI_BUS_DEVICES_PATH, O_RDONLY | O_DIRECTORY, &fd);
-	if (r == -ENOENT) {
-		*ret = NULL;
-		*ret_n = 0;
+	r = open_beneath(root_fd, path, O_RDONLY | O_DIRECTORY, &fd);
+	if (r == -ENOENT)
 		return 0;
-	}
 	if (r < 0)
 		return r;
 	d = fdopendir(fd);
@@ -581,23 +584,46 @@ int sysfs_enumerate_pci(int root_fd, PciDeviceInfo **ret, size_t *ret_n)
 		safe_close(fd);
 		return r;
 	}
-
-	r = read_dir_names(d, pci_address_is_valid, false, &names);
+	r = read_dir_names(d, valid, false, &names);
 	if (r < 0)
 		return r;
 	n = strv_length(names);
-	if (n > 0) {
-		r = open_sys_devices(root_fd, &devices_fd);
-		if (r == -ENODEV)
-			n = 0; /* links to nowhere: no readable device */
-		else if (r < 0)
-			return r;
+	if (n == 0)
+		return 0;
+	r = open_sys_devices(root_fd, &devices_fd);
+	if (r == -ENODEV)
+		return 0; /* links to nowhere: no readable device */
+	if (r < 0)
+		return r;
+	if (n > INT_MAX) {
+		safe_close(devices_fd);
+		return -E2BIG;
 	}
-	if (n == 0) {
+	*ret_dir = TAKE_PTR(d);
+	*ret_names = TAKE_PTR(names);
+	*ret_devices_fd = devices_fd;
+	return (int)n;
+}
+
+int sysfs_enumerate_pci(int root_fd, PciDeviceInfo **ret, size_t *ret_n)
+{
+	_cleanup_closedir_ DIR *d = NULL;
+	_cleanup_close_ int devices_fd = -EBADF;
+	_cleanup_strv_free_ char **names = NULL;
+	PciDeviceInfo *devices;
+	size_t n, k = 0;
+	int r;
+
+	r = open_bus_devices(root_fd, PCI_BUS_DEVICES_PATH, pci_address_is_valid, &d, &names,
+			     &devices_fd);
+	if (r < 0)
+		return r;
+	if (r == 0) {
 		*ret = NULL;
 		*ret_n = 0;
 		return 0;
 	}
+	n = (size_t)r;
 
 	devices = calloc(n, sizeof(PciDeviceInfo));
 	if (!devices)
@@ -912,39 +938,18 @@ int sysfs_enumerate_platform(int root_fd, PlatformDeviceInfo **ret, size_t *ret_
 	_cleanup_strv_free_ char **names = NULL;
 	PlatformDeviceInfo *devices;
 	size_t n, k = 0;
-	int fd, r;
+	int r;
 
-	r = open_beneath(root_fd, PLATFORM_BUS_DEVICES_PATH, O_RDONLY | O_DIRECTORY, &fd);
-	if (r == -ENOENT) {
+	r = open_bus_devices(root_fd, PLATFORM_BUS_DEVICES_PATH, sysfs_name_is_valid, &d, &names,
+			     &devices_fd);
+	if (r < 0)
+		return r;
+	if (r == 0) {
 		*ret = NULL;
 		*ret_n = 0;
 		return 0;
 	}
-	if (r < 0)
-		return r;
-	d = fdopendir(fd);
-	if (!d) {
-		r = negative_errno();
-		safe_close(fd);
-		return r;
-	}
-
-	r = read_dir_names(d, sysfs_name_is_valid, false, &names);
-	if (r < 0)
-		return r;
-	n = strv_length(names);
-	if (n > 0) {
-		r = open_sys_devices(root_fd, &devices_fd);
-		if (r == -ENODEV)
-			n = 0; /* links to nowhere: no readable device */
-		else if (r < 0)
-			return r;
-	}
-	if (n == 0) {
-		*ret = NULL;
-		*ret_n = 0;
-		return 0;
-	}
+	n = (size_t)r;
 
 	devices = calloc(n, sizeof(PlatformDeviceInfo));
 	if (!devices)
