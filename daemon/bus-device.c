@@ -282,62 +282,53 @@ static int append_region(sd_bus_message *reply, const Device *d, const VfioRegio
 	return r < 0 ? r : sd_bus_message_close_container(reply);
 }
 
-static int property_get_regions(sd_bus *bus, const char *path, const char *interface,
-				const char *property, sd_bus_message *reply, void *userdata,
-				sd_bus_error *error)
+static int append_irq(sd_bus_message *reply, const Device *d, const VfioIrq *irq)
 {
-	VfioInfo *info;
+	const DtInterrupt *source = device_dt_irq_source(d, irq->index);
+	const char *name = d->id.kind == DEVICE_PCI ? vfio_pci_irq_name(irq->index) : NULL;
+	char buf[16];
 	int r;
 
-	r = device_vfio(userdata, bus, property, error, &info);
-	if (r < 0)
-		return r;
-	(void)device_load_devtree(userdata);
-	r = sd_bus_message_open_container(reply, 'a', "(usttua(tt)a{sv})");
-	for (size_t i = 0; r >= 0 && info && i < info->n_regions; i++)
-		r = append_region(reply, userdata, info->regions + i);
+	if (!name) {
+		snprintf(buf, sizeof(buf), "IRQ %u", irq->index);
+		name = buf;
+	}
+	r = sd_bus_message_open_container(reply, 'r', "usuua{sv}");
+	if (r >= 0)
+		r = sd_bus_message_append(reply, "usuu", irq->index, name, irq->count, irq->flags);
+	if (r >= 0)
+		r = sd_bus_message_open_container(reply, 'a', "{sv}");
+	if (r >= 0 && irq->absent)
+		r = sd_bus_message_append(reply, "{sv}", "absent", "b", 1);
+	if (r >= 0 && source)
+		r = append_dt_source(reply, source->node, source->property, source->index,
+				     source->name);
+	if (r >= 0)
+		r = sd_bus_message_close_container(reply);
 	return r < 0 ? r : sd_bus_message_close_container(reply);
 }
 
-static int property_get_irqs(sd_bus *bus, const char *path, const char *interface,
-			     const char *property, sd_bus_message *reply, void *userdata,
-			     sd_bus_error *error)
+/* Regions or Irqs: one entry per index the kernel reports. */
+static int property_get_vfio_entries(sd_bus *bus, const char *path, const char *interface,
+				     const char *property, sd_bus_message *reply, void *userdata,
+				     sd_bus_error *error)
 {
 	Device *d = userdata;
-	bool d_is_pci = d->id.kind == DEVICE_PCI;
+	bool regions = streq(property, "Regions");
 	VfioInfo *info;
-	char buf[16];
+	size_t n;
 	int r;
 
 	r = device_vfio(d, bus, property, error, &info);
 	if (r < 0)
 		return r;
 	(void)device_load_devtree(d);
-	r = sd_bus_message_open_container(reply, 'a', "(usuua{sv})");
-	for (size_t i = 0; r >= 0 && info && i < info->n_irqs; i++) {
-		const VfioIrq *irq = info->irqs + i;
-		const char *name = d_is_pci ? vfio_pci_irq_name(irq->index) : NULL;
-
-		if (!name) {
-			snprintf(buf, sizeof(buf), "IRQ %u", irq->index);
-			name = buf;
-		}
-		const DtInterrupt *source = device_dt_irq_source(userdata, irq->index);
-
-		r = sd_bus_message_open_container(reply, 'r', "usuua{sv}");
-		if (r >= 0)
-			r = sd_bus_message_append(reply, "usuu", irq->index, name, irq->count,
-						  irq->flags);
-		if (r >= 0)
-			r = sd_bus_message_open_container(reply, 'a', "{sv}");
-		if (r >= 0 && irq->absent)
-			r = sd_bus_message_append(reply, "{sv}", "absent", "b", 1);
-		if (r >= 0 && source)
-			r = append_dt_source(reply, source->node, source->property, source->index,
-					     source->name);
-		for (int k = 0; r >= 0 && k < 2; k++)
-			r = sd_bus_message_close_container(reply);
-	}
+	n = !info ? 0 : regions ? info->n_regions : info->n_irqs;
+	r = sd_bus_message_open_container(reply, 'a',
+					  regions ? "(usttua(tt)a{sv})" : "(usuua{sv})");
+	for (size_t i = 0; r >= 0 && i < n; i++)
+		r = regions ? append_region(reply, d, info->regions + i)
+			    : append_irq(reply, d, info->irqs + i);
 	return r < 0 ? r : sd_bus_message_close_container(reply);
 }
 
@@ -417,9 +408,9 @@ const sd_bus_vtable bus_device_vtable[] = {
 		    SD_BUS_VTABLE_PROPERTY_EMITS_INVALIDATION),
     SD_BUS_PROPERTY("DeviceCapabilities", "aq", property_get_device_flags, 0,
 		    SD_BUS_VTABLE_PROPERTY_EMITS_INVALIDATION),
-    SD_BUS_PROPERTY("Regions", "a(usttua(tt)a{sv})", property_get_regions, 0,
+    SD_BUS_PROPERTY("Regions", "a(usttua(tt)a{sv})", property_get_vfio_entries, 0,
 		    SD_BUS_VTABLE_PROPERTY_EMITS_INVALIDATION),
-    SD_BUS_PROPERTY("Irqs", "a(usuua{sv})", property_get_irqs, 0,
+    SD_BUS_PROPERTY("Irqs", "a(usuua{sv})", property_get_vfio_entries, 0,
 		    SD_BUS_VTABLE_PROPERTY_EMITS_INVALIDATION),
     SD_BUS_PROPERTY("MetadataState", "s", property_get_metadata, 0,
 		    SD_BUS_VTABLE_PROPERTY_EMITS_INVALIDATION),
