@@ -13,10 +13,10 @@
 #include <systemd/sd-bus.h>
 #include <unistd.h>
 
-#include "daemon-fixture.h"
 #include "sysfs-fixture.h"
 #include "tap.h"
 #include "util.h"
+#include "vfiod-spawn.h"
 
 #define IFACE	  "io.vfiod.Broker1.Device"
 #define SATA_PATH "/io/vfiod/Broker1/device/platform_ffe220000_2esata"
@@ -109,7 +109,8 @@ static void check(const char *path, const char *property, const char *type, cons
 
 int main(void)
 {
-	DaemonFixture vfiod;
+	VfiodPaths paths;
+	pid_t vfiod;
 	char *root = NULL, *dtb = NULL;
 	size_t dtb_size = 0;
 
@@ -127,9 +128,12 @@ int main(void)
 	/* In no IOMMU group: never a VFIO device, so no object. */
 	CHECK(fixture_add_platform_device(root, "ffe040000.pic", NULL, -1) == 0);
 
-	CHECK(daemon_fixture_start(
-		  &vfiod, root, "[Rule sata]\nCompatibles=fsl,pq-sata-v2\nUsers=0\n", NULL) == 0);
-	CHECK(daemon_fixture_connect(&vfiod, &bus) == 0);
+	CHECK(vfiod_prepare(root, "[Rule sata]\nCompatibles=fsl,pq-sata-v2\nUsers=0\n", &paths) ==
+	      0);
+	vfiod = vfiod_spawn(root, &paths, (char *[]){vfiod_no_seccomp_arg(), NULL}, NULL, false);
+	CHECK(vfiod > 0);
+	bus = vfiod > 0 ? vfiod_connect(paths.address) : NULL;
+	CHECK(bus);
 	if (bus) {
 		check(SATA_PATH, "Name", "s", "ffe220000.sata");
 		check(SATA_PATH, "Kind", "s", "platform");
@@ -165,7 +169,7 @@ int main(void)
 		      "error org.freedesktop.DBus.Error.UnknownObject");
 	}
 	bus = sd_bus_flush_close_unref(bus);
-	CHECK(daemon_fixture_stop(&vfiod) == 0);
+	CHECK(vfiod_stop(vfiod) == 0);
 	fixture_free(root);
 	free(dtb);
 	return test_exit();

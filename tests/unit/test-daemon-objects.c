@@ -12,10 +12,10 @@
 #include <systemd/sd-bus.h>
 #include <unistd.h>
 
-#include "daemon-fixture.h"
 #include "sysfs-fixture.h"
 #include "tap.h"
 #include "util.h"
+#include "vfiod-spawn.h"
 
 #define DEVICE_IFACE "io.vfiod.Broker1.Device"
 #define GROUP_IFACE  "io.vfiod.Broker1.IommuGroup"
@@ -307,7 +307,7 @@ static void wait_for_signal(const char *expected)
 }
 
 /* A rescan (SIGHUP) announces every change udev would have announced. */
-static void test_rescan(const DaemonFixture *vfiod, const char *root)
+static void test_rescan(pid_t vfiod, const char *root)
 {
 	CHECK(sd_bus_match_signal(bus, NULL, NULL, NULL, NULL, NULL, on_signal, NULL) >= 0);
 	/* A new device in a new group, an unbind that makes group 5 viable, an unplug. */
@@ -315,7 +315,7 @@ static void test_rescan(const DaemonFixture *vfiod, const char *root)
 				     "vfio-pci", 20, -1) == 0);
 	CHECK(fixture_set_driver(root, "0000:00:05.1", NULL) == 0);
 	CHECK(fixture_remove_pci_device(root, "0001:1a:1f.7") == 0);
-	CHECK(kill(vfiod->pid, SIGHUP) == 0);
+	CHECK(kill(vfiod, SIGHUP) == 0);
 
 	wait_for_signal("InterfacesAdded /io/vfiod/Broker1/group/20");
 	wait_for_signal("InterfacesAdded /io/vfiod/Broker1/device/pci_0000_00_0b_0");
@@ -341,8 +341,9 @@ static void test_rescan(const DaemonFixture *vfiod, const char *root)
 
 int main(void)
 {
-	DaemonFixture vfiod;
+	VfiodPaths paths;
 	char *root = NULL;
+	pid_t vfiod;
 
 	if (geteuid() != 0) {
 		fprintf(stderr, "skipped: needs root\n");
@@ -360,18 +361,21 @@ int main(void)
 	CHECK(fixture_add_pci_device(root, "0001:1a:1f.7", 0x15b3, 0x101e, 0x15b3, 0x0001, 0x020000,
 				     NULL, 12, 1) == 0);
 
-	CHECK(daemon_fixture_start(&vfiod, root, policy, NULL) == 0);
-	CHECK(daemon_fixture_connect(&vfiod, &bus) == 0);
+	CHECK(vfiod_prepare(root, policy, &paths) == 0);
+	vfiod = vfiod_spawn(root, &paths, (char *[]){vfiod_no_seccomp_arg(), NULL}, NULL, false);
+	CHECK(vfiod > 0);
+	bus = vfiod > 0 ? vfiod_connect(paths.address) : NULL;
+	CHECK(bus);
 	if (bus) {
 		test_managed_objects();
 		test_device_properties();
 		test_holder_is_empty();
 		test_groups();
 		test_unknown_paths();
-		test_rescan(&vfiod, root);
+		test_rescan(vfiod, root);
 	}
 	bus = sd_bus_flush_close_unref(bus);
-	CHECK(daemon_fixture_stop(&vfiod) == 0);
+	CHECK(vfiod_stop(vfiod) == 0);
 	fixture_free(root);
 	return test_exit();
 }

@@ -23,14 +23,6 @@ static const char policy[] = "[Rule edu]\n"
 			     "Ids=1234:11e8\n"
 			     "Users=0\n";
 
-/* The filter refuses the ptrace LeakSanitizer needs at exit: sanitized runs go without it. */
-static char *no_seccomp(void)
-{
-	const char *s = getenv("VFIOD_SANITIZED");
-
-	return s && streq(s, "1") ? "--no-seccomp" : NULL;
-}
-
 static bool exited_cleanly(int status)
 {
 	return WIFEXITED(status) && WEXITSTATUS(status) == 0;
@@ -39,7 +31,7 @@ static bool exited_cleanly(int status)
 /* Exits about `idle` seconds after start when nobody connects (timer slack: 1 s). */
 static void test_exits_when_idle(const char *root, const VfiodPaths *p)
 {
-	char *args[] = {"--exit-idle-time=1", no_seccomp(), NULL};
+	char *args[] = {"--exit-idle-time=1", vfiod_no_seccomp_arg(), NULL};
 	long long start = now_ms(), took;
 	int status = 0;
 	pid_t pid;
@@ -59,7 +51,7 @@ static void test_exits_when_idle(const char *root, const VfiodPaths *p)
 /* A peer connection keeps it; the idle period starts when the peer goes. */
 static void test_peer_keeps_it(const char *root, const VfiodPaths *p)
 {
-	char *args[] = {"--exit-idle-time=1", no_seccomp(), NULL};
+	char *args[] = {"--exit-idle-time=1", vfiod_no_seccomp_arg(), NULL};
 	sd_bus *bus = NULL;
 	long long closed;
 	int status = 0;
@@ -87,7 +79,7 @@ static void test_peer_keeps_it(const char *root, const VfiodPaths *p)
 /* Without --exit-idle-time it stays. */
 static void test_stays_by_default(const char *root, const VfiodPaths *p)
 {
-	char *args[] = {no_seccomp(), NULL};
+	char *args[] = {vfiod_no_seccomp_arg(), NULL};
 	int status = 0;
 	pid_t pid;
 
@@ -132,7 +124,7 @@ static bool wait_lines(const char *log, const char *needle, unsigned n, unsigned
 /* Socket-activated: exits when idle; the next connection starts the next instance. */
 static void test_activation(const char *root, const VfiodPaths *p)
 {
-	char *args[] = {"--exit-idle-time=1", no_seccomp(), NULL};
+	char *args[] = {"--exit-idle-time=1", vfiod_no_seccomp_arg(), NULL};
 	sd_bus *bus;
 	int status = 0;
 	pid_t loop;

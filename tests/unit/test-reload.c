@@ -21,6 +21,7 @@
 #include "sysfs-fixture.h"
 #include "tap.h"
 #include "util.h"
+#include "vfiod-spawn.h"
 
 #define DEVICE	   "0000:00:08.0"
 #define NOBODY	   65534
@@ -30,7 +31,7 @@
 #define POLICY_NEW "[Rule edu]\nIds=1234:11e8\nUsers=4242\n"
 
 static char *root;
-static char address[512], config[512], dropins[512], bad[512];
+static char address[600], config[512], dropins[512], bad[600];
 
 static int write_file(const char *path, const char *contents, mode_t mode)
 {
@@ -45,51 +46,23 @@ static int write_file(const char *path, const char *contents, mode_t mode)
 
 static pid_t start_daemon(void)
 {
-	char sock[400], etc[400], dev[400];
-	const char *binary = getenv("VFIOD_BINARY");
-	pid_t pid;
+	VfiodPaths p;
 
-	snprintf(etc, sizeof(etc), "%s/etc", root);
-	snprintf(dev, sizeof(dev), "%s/dev", root);
-	snprintf(config, sizeof(config), "%s/etc/vfiod.conf", root);
-	snprintf(dropins, sizeof(dropins), "%s/etc/policy.d", root);
-	snprintf(bad, sizeof(bad), "%s/etc/policy.d/50-bad.conf", root);
-	snprintf(sock, sizeof(sock), "%s/broker.sock", root);
-	snprintf(address, sizeof(address), "unix:path=%s", sock);
 	/* Others must reach the socket, for the non-root caller. */
-	if (chmod(root, 0755) < 0 || mkdir(etc, 0755) < 0 || mkdir(dev, 0755) < 0 ||
-	    mkdir(dropins, 0755) < 0 || write_file(config, POLICY_OLD, 0644) < 0)
+	if (chmod(root, 0755) < 0 || vfiod_prepare(root, POLICY_OLD, &p) < 0)
 		return -1;
-
-	pid = fork();
-	if (pid == 0) {
-		/* LeakSanitizer needs ptrace at exit, which the system call filter refuses. */
-		execl(binary, "vfiod", "--root", root, "--socket", sock, "--config", config,
-		      "--no-system-bus",
-		      streq_ptr(getenv("VFIOD_SANITIZED"), "1") ? "--no-seccomp" : NULL,
-		      (char *)NULL);
-		_exit(127);
-	}
-	for (int i = 0; i < 1000 && access(sock, F_OK) < 0; i++)
-		usleep(10000);
-	return pid;
+	snprintf(address, sizeof(address), "%s", p.address);
+	snprintf(config, sizeof(config), "%s", p.config);
+	snprintf(dropins, sizeof(dropins), "%s/etc/policy.d", root);
+	snprintf(bad, sizeof(bad), "%s/50-bad.conf", dropins);
+	if (mkdir(dropins, 0755) < 0)
+		return -1;
+	return vfiod_spawn(root, &p, (char *[]){vfiod_no_seccomp_arg(), NULL}, NULL, false);
 }
 
 static sd_bus *connect_daemon(void)
 {
-	sd_bus *bus = NULL;
-	int r;
-
-	r = sd_bus_new(&bus);
-	if (r >= 0)
-		r = sd_bus_set_address(bus, address);
-	if (r >= 0)
-		r = sd_bus_negotiate_fds(bus, 1);
-	if (r >= 0)
-		r = sd_bus_start(bus);
-	if (r < 0)
-		return sd_bus_flush_close_unref(bus);
-	return bus;
+	return vfiod_connect(address);
 }
 
 /* Calls Reload(); returns its result, with the error in *e. */
@@ -228,7 +201,6 @@ int main(void)
 	sd_bus_error e = SD_BUS_ERROR_NULL;
 	_cleanup_free_ char *where = NULL;
 	pid_t pid;
-	int status;
 
 	if (geteuid() != 0) {
 		/* Policy files must be owned by root, and the test drops to another uid. */
@@ -307,9 +279,7 @@ int main(void)
 		EXPECT_CLAIM(GRANTED);
 	}
 
-	CHECK(kill(pid, SIGTERM) == 0);
-	CHECK(waitpid(pid, &status, 0) == pid);
-	CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+	CHECK(vfiod_stop(pid) == 0);
 	fixture_free(root);
 	return test_exit();
 }

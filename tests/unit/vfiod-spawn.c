@@ -113,6 +113,22 @@ pid_t vfiod_spawn(const char *root, const VfiodPaths *p, char *const args[], cha
 	return pid;
 }
 
+char *vfiod_no_seccomp_arg(void)
+{
+	const char *s = getenv("VFIOD_SANITIZED");
+
+	return s && streq(s, "1") ? "--no-seccomp" : NULL;
+}
+
+int vfiod_stop(pid_t pid)
+{
+	int status;
+
+	if (pid <= 0 || kill(pid, SIGTERM) < 0 || vfiod_wait_exit(pid, 10000, &status) < 0)
+		return -1;
+	return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+}
+
 int vfiod_wait_exit(pid_t pid, unsigned timeout_ms, int *ret_status)
 {
 	long long end = now_ms() + timeout_ms;

@@ -33,6 +33,16 @@ int vfiod_prepare(const char *root, const char *policy, VfiodPaths *ret);
 pid_t vfiod_spawn(const char *root, const VfiodPaths *p, char *const args[], char *const env[],
 		  bool activated);
 
+/*
+ * "--no-seccomp" in sanitized builds ($VFIOD_SANITIZED=1), where the filter
+ * refuses the ptrace LeakSanitizer needs at exit; NULL otherwise (so it can end
+ * an args list).
+ */
+char *vfiod_no_seccomp_arg(void);
+
+/* SIGTERM, then waits up to 10 s: the exit status, or -1 when it did not exit normally. */
+int vfiod_stop(pid_t pid);
+
 /* Waits up to timeout_ms for pid to exit; -ETIMEDOUT if it has not. */
 int vfiod_wait_exit(pid_t pid, unsigned timeout_ms, int *ret_status);
 
