@@ -1,6 +1,5 @@
 /* SPDX-License-Identifier: MIT */
 #include <getopt.h>
-#include <libgen.h>
 #include <stdio.h>
 #include <stdlib.h>
 
@@ -172,15 +171,6 @@ static int parse_argv(int argc, char *argv[], Options *o)
 	return 1;
 }
 
-static int policy_dir_for(const char *config_path, char **ret)
-{
-	_cleanup_free_ char *copy = strdup(config_path);
-
-	if (!copy)
-		return -ENOMEM;
-	return asprintf(ret, "%s/policy.d", dirname(copy)) < 0 ? -ENOMEM : 0;
-}
-
 int main(int argc, char *argv[])
 {
 	Options o = {.system_bus = true, .seccomp = true};
@@ -200,7 +190,7 @@ int main(int argc, char *argv[])
 		goto finish;
 	}
 	if (o.config_path)
-		r = policy_dir_for(o.config_path, &m->policy_dir);
+		r = policy_dropin_dir_for(o.config_path, &m->policy_dir);
 	else
 		r = (m->policy_dir = strdup(VFIOD_POLICY_DIR)) ? 0 : -ENOMEM;
 	if (r < 0)
