@@ -103,8 +103,11 @@ static int on_check_reply(sd_bus_message *reply, void *userdata, sd_bus_error *r
 
 	check->slot = sd_bus_slot_unref(check->slot);
 	if (!call_error) {
-		r = sd_bus_message_read(reply, "(bb", &authorized, &challenge);
-		if (r < 0) {
+		/* (bba{ss}): the details are not needed. */
+		r = sd_bus_message_enter_container(reply, 'r', "bba{ss}");
+		if (r > 0)
+			r = sd_bus_message_read(reply, "bb", &authorized, &challenge);
+		if (r <= 0) {
 			polkit_check_finish(check, false, "polkit sent an unreadable answer");
 			return 0;
 		}
