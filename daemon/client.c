@@ -25,6 +25,9 @@ Client *client_free(Client *c)
 
 	if (!c)
 		return NULL;
+	if (c->polkit_checks)
+		log_info("Client %s went away with %u polkit check(s) pending: nothing granted",
+			 c->label, c->n_polkit_checks);
 	while (c->polkit_checks)
 		polkit_check_free(c->polkit_checks);
 	while ((claim = c->claims))
