@@ -97,6 +97,16 @@ static void client_read_placement(Client *c)
 	}
 }
 
+int client_kill(Client *c, int sig)
+{
+	/* Never by pid: it may name another process by now. */
+	if (c->pidfd < 0)
+		return -EOPNOTSUPP;
+	if (syscall(SYS_pidfd_send_signal, c->pidfd, sig, NULL, 0) < 0)
+		return negative_errno();
+	return 0;
+}
+
 static int on_free_deferred(sd_event_source *s, void *userdata)
 {
 	client_free(userdata);
@@ -264,6 +274,13 @@ static int system_bus_client_new(Manager *m, sd_bus_message *msg, Client **ret, 
 			c->n_supplementary_gids = n;
 		}
 	}
+	/*
+	 * The bus daemon gives a pid, not a pidfd (dbus 1.14): pin the process
+	 * now, while its connection is known to be alive, for revocation.
+	 */
+	c->pidfd = (int)syscall(SYS_pidfd_open, c->pid, 0);
+	if (c->pidfd < 0)
+		c->pidfd = -EBADF;
 	client_set_label(c);
 	client_read_placement(c);
 

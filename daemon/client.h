@@ -50,6 +50,13 @@ struct Client {
 	uint64_t dma_mapped; /* brokered bytes mapped over all claims */
 };
 
+/*
+ * Sends sig to the client's process through its pidfd. Fails with
+ * -EOPNOTSUPP when there is none (kernels before 6.5 for socket clients),
+ * -ESRCH when the process is gone.
+ */
+int client_kill(Client *c, int sig);
+
 /* Takes ownership of fd, an accepted connection on the private socket. */
 int client_new_peer(Manager *m, int fd, Client **ret);
 
