@@ -19,6 +19,7 @@ static const struct {
     [AUDIT_DENIED] = {AUDIT_MESSAGE_DENIED, LOG_NOTICE, "Denied"},
     [AUDIT_RELEASE] = {AUDIT_MESSAGE_RELEASE, LOG_INFO, "Released"},
     [AUDIT_REVOKE] = {AUDIT_MESSAGE_REVOKE, LOG_NOTICE, "Revoked"},
+    [AUDIT_KILL] = {AUDIT_MESSAGE_KILL, LOG_WARNING, "Revoked by force"},
     [AUDIT_MANAGE_DENIED] = {AUDIT_MESSAGE_MANAGE_DENIED, LOG_NOTICE, "Refused management"},
 };
 

@@ -21,6 +21,8 @@
 	SD_ID128_MAKE_STR(f7, ef, ff, 87, 46, db, 40, 28, 9f, 87, f2, b9, 8c, 6b, fc, ca)
 #define AUDIT_MESSAGE_REVOKE                                                                       \
 	SD_ID128_MAKE_STR(70, 4b, ce, 60, 4a, 38, 4f, 4a, b5, e5, c6, ad, 3c, 15, 3f, 56)
+#define AUDIT_MESSAGE_KILL                                                                         \
+	SD_ID128_MAKE_STR(57, 4c, f4, 8d, db, ed, 45, 08, 81, 05, 73, a8, 3c, 9b, c1, b3)
 #define AUDIT_MESSAGE_MANAGE_DENIED                                                                \
 	SD_ID128_MAKE_STR(a1, 11, 2e, 00, 61, f9, 49, 5b, b5, 8c, e2, 58, 29, 27, 41, c1)
 
@@ -28,7 +30,8 @@ typedef enum AuditEvent {
 	AUDIT_CLAIM,	     /* a device was granted (one entry per device of a claim) */
 	AUDIT_DENIED,	     /* a claim was refused by the policy or by polkit */
 	AUDIT_RELEASE,	     /* a claim ended: released, or its client went away */
-	AUDIT_REVOKE,	     /* a claim was ended by the daemon (unbind, hot-unplug) */
+	AUDIT_REVOKE,	     /* vfiod asks for a claim back, or ends it (unbind, hot-unplug) */
+	AUDIT_KILL,	     /* a holder kept a revoked claim past its grace period: killed */
 	AUDIT_MANAGE_DENIED, /* Reload refused */
 	_AUDIT_EVENT_MAX,
 } AuditEvent;

@@ -102,6 +102,7 @@ Claim *claim_free(Claim *c)
 				  "released", NULL);
 
 	c->slot = sd_bus_slot_unref(c->slot);
+	c->revoke_timer = sd_event_source_disable_unref(c->revoke_timer);
 	claim_scrub_devices(c);
 	claim_unmap_all(c);
 	c->context = c->manager->backend->context_free(c->context);
@@ -126,40 +127,6 @@ Claim *claim_free(Claim *c)
 	return NULL;
 }
 DEFINE_TRIVIAL_CLEANUP_FUNC(Claim *, claim_free)
-
-static int claim_send_revoked(Claim *c, const char *device, const char *reason)
-{
-	_cleanup_(sd_bus_message_unrefp) sd_bus_message *msg = NULL;
-	Client *holder = c->client;
-	int r;
-
-	r = sd_bus_message_new_signal(holder->bus, &msg, c->path, BROKER_CLAIM_INTERFACE,
-				      "Revoked");
-	if (r < 0)
-		return r;
-	/* On the system bus only the holder is told. */
-	if (holder->bus_name) {
-		r = sd_bus_message_set_destination(msg, holder->bus_name);
-		if (r < 0)
-			return r;
-	}
-	r = sd_bus_message_append(msg, "ss", device, reason);
-	if (r < 0)
-		return r;
-	return sd_bus_send(holder->bus, msg, NULL);
-}
-
-void claim_revoke(Claim *c, const char *device, const char *reason)
-{
-	int r;
-
-	audit_log(AUDIT_REVOKE, c->client, device, c->id, "revoked by vfiod", reason);
-	r = claim_send_revoked(c, device, reason);
-	if (r < 0)
-		log_warning_errno(r, "Cannot tell %s that claim %" PRIu64 " is revoked: %m",
-				  c->client->label, c->id);
-	claim_free(c);
-}
 
 static int on_device_request(sd_event_source *s, int fd, uint32_t revents, void *userdata)
 {
@@ -209,6 +176,8 @@ typedef struct Grant {
 	uint64_t dma_quota;
 	unsigned max_devices;
 	bool require_reset; /* some device's rule says RequireReset=yes */
+	uint64_t revoke_grace_usec;
+	bool revoke_force; /* some device's rule says RevokeForce=yes */
 } Grant;
 
 /* "rule NAME (FILE:LINE)" or "polkit: yes", for the audit trail. */
@@ -273,6 +242,8 @@ static int claim_check_device(Client *client, const char *address, ClaimAuth *au
 			grant->dma_quota = POLICY_DEFAULT_DMA_QUOTA;
 		if (POLICY_DEFAULT_MAX_DEVICES < grant->max_devices)
 			grant->max_devices = POLICY_DEFAULT_MAX_DEVICES;
+		if (POLICY_DEFAULT_REVOKE_GRACE_USEC < grant->revoke_grace_usec)
+			grant->revoke_grace_usec = POLICY_DEFAULT_REVOKE_GRACE_USEC;
 		snprintf(ret_decision, CLAIM_DECISION_MAX, "polkit: yes");
 		*ret_info = info;
 		return 0;
@@ -302,6 +273,9 @@ static int claim_check_device(Client *client, const char *address, ClaimAuth *au
 	if (rule->max_devices < grant->max_devices)
 		grant->max_devices = rule->max_devices;
 	grant->require_reset |= rule->require_reset;
+	if (rule->revoke_grace_usec < grant->revoke_grace_usec)
+		grant->revoke_grace_usec = rule->revoke_grace_usec;
+	grant->revoke_force |= rule->revoke_force;
 	log_debug("%s may claim %s by rule %s (%s:%u)", client->label, address, rule->name,
 		  rule->file, rule->line);
 	snprintf(ret_decision, CLAIM_DECISION_MAX, "rule %s (%s:%u)", rule->name, rule->file,
@@ -395,7 +369,7 @@ int claim_new_full(Client *client, char **addresses, DmaMode requested_mode, Cla
 	Manager *m = client->manager;
 	_cleanup_(claim_freep) Claim *c = NULL;
 	size_t n = strv_length(addresses);
-	Grant grant = {DMA_MODES_ALL, UINT64_MAX, UINT_MAX, false};
+	Grant grant = {DMA_MODES_ALL, UINT64_MAX, UINT_MAX, false, UINT64_MAX, false};
 	PciDeviceInfo *infos = NULL;
 	_cleanup_free_ char *decisions = NULL;
 	int r;
@@ -462,6 +436,8 @@ int claim_new_full(Client *client, char **addresses, DmaMode requested_mode, Cla
 	}
 	c->dma_mode = requested_mode;
 	c->dma_quota = grant.dma_quota;
+	c->revoke_grace_usec = grant.revoke_grace_usec;
+	c->revoke_force = grant.revoke_force;
 	for (size_t i = 0; i < n; i++) {
 		r = claim_check_group(m, infos[i].iommu_group, error);
 		if (r < 0)

@@ -47,6 +47,11 @@ struct Claim {
 	size_t n_groups;
 	DmaSpace dma;
 	sd_bus_slot *slot;
+
+	/* Revocation (claim-revoke.c): the strictest of the granting rules. */
+	uint64_t revoke_grace_usec;
+	bool revoke_force;
+	sd_event_source *revoke_timer; /* set once the holder has been asked */
 };
 
 /*
@@ -81,9 +86,12 @@ int claim_new_full(Client *c, char **addresses, DmaMode requested_mode, ClaimAut
 Claim *claim_free(Claim *c);
 
 /*
- * Ends the claim because `device` is going away: tells the holder with the
- * Revoked signal, then frees the claim. The holder must close its own fds
- * for the kernel to finish the unbind or removal.
+ * Asks the holder to give the claim back because `device` is going away:
+ * the Revoked signal, then the claim's grace period (RevokeGraceSec=). The
+ * holder releases (or disconnects) meanwhile, or at the end vfiod kills it
+ * by pidfd where the policy says RevokeForce=yes, and ends the claim either
+ * way. VFIO cannot take fds back: the kernel finishes the unbind or removal
+ * only when the holder's own fds are closed. Asking again is a no-op.
  */
 void claim_revoke(Claim *c, const char *device, const char *reason);
 

@@ -17,12 +17,14 @@ start_broker() {
 
 # Runs a probe that claims DEVICE as UID and keeps holding it; sets HOLDER_PID
 # (the pid vfiod sees: the subshell execs setpriv, which execs the probe) and
-# HOLDER_CLAIM (the claim's object path).
-start_holder() { # UID DEVICE
-	local uid=$1 device=$2
+# HOLDER_CLAIM (the claim's object path). HOW is the probe's --hold
+# (default) or --hold-stubbornly; TRANSPORT "--system" for the system bus.
+start_holder() { # UID DEVICE [HOW [TRANSPORT]]
+	local uid=$1 device=$2 how=${3:---hold} transport=()
+	[ -z "${4:-}" ] || transport=("$4")
 	rm -f /tmp/holder.out
 	(exec setpriv --reuid="$uid" --regid="$uid" --clear-groups \
-		"$PROBE" claim "$device" --hold >/tmp/holder.out 2>&1) &
+		"$PROBE" "${transport[@]}" claim "$device" "$how" >/tmp/holder.out 2>&1) &
 	HOLDER_PID=$!
 	for _ in $(seq 100); do
 		if grep -q '^holding' /tmp/holder.out 2>/dev/null; then

@@ -6,7 +6,9 @@
  *
  * --system talks to io.vfiod.Broker1 on the system bus instead of the socket.
  *
- *   vfiod-probe [--address ADDR] claim DEVICE... [--dma MODE] [--hold]
+ *   vfiod-probe [--address ADDR] claim DEVICE... [--dma MODE] [--hold|--hold-stubbornly]
+ *       --hold keeps the claim until vfiod revokes it, then closes the fds and
+ *       exits; --hold-stubbornly ignores the revocation and holds until killed
  *   vfiod-probe [--address ADDR] map-refusals DEVICE
  *   vfiod-probe [--address ADDR] cycle DEVICE COUNT
  *   vfiod-probe [--address ADDR] watch SECONDS
@@ -252,9 +254,10 @@ static int on_revoked(sd_bus_message *m, void *userdata, sd_bus_error *error)
 
 /*
  * Holds the claim until a test kills us or vfiod revokes it; then closes the
- * fds (so the kernel can finish an unbind or removal) and returns 0.
+ * fds (so the kernel can finish an unbind or removal) and returns 0. A
+ * stubborn holder goes on holding after the revocation.
  */
-static int hold_until_revoked(sd_bus *bus, Claim *c)
+static int hold_until_revoked(sd_bus *bus, Claim *c, bool stubborn)
 {
 	bool revoked = false;
 	int r;
@@ -265,7 +268,7 @@ static int hold_until_revoked(sd_bus *bus, Claim *c)
 		return die("match Revoked", r);
 	printf("holding\n");
 	fflush(stdout);
-	while (!revoked) {
+	while (!revoked || stubborn) {
 		r = sd_bus_process(bus, NULL);
 		if (r < 0)
 			return die("process", r);
@@ -283,13 +286,15 @@ static int cmd_claim(sd_bus *bus, int argc, char **argv)
 	const char *mode = NULL;
 	char *devices[16];
 	size_t n = 0;
-	bool hold = false;
+	bool hold = false, stubborn = false;
 	Claim c;
 	int r;
 
 	for (int i = 0; i < argc; i++) {
 		if (!strcmp(argv[i], "--hold"))
 			hold = true;
+		else if (!strcmp(argv[i], "--hold-stubbornly"))
+			hold = stubborn = true;
 		else if (!strcmp(argv[i], "--dma") && i + 1 < argc)
 			mode = argv[++i];
 		else if (n < 16)
@@ -302,7 +307,7 @@ static int cmd_claim(sd_bus *bus, int argc, char **argv)
 	r = check_id(&c);
 	fflush(stdout);
 	if (hold)
-		return hold_until_revoked(bus, &c) ?: r;
+		return hold_until_revoked(bus, &c, stubborn) ?: r;
 	release(bus, &c);
 	return r;
 }

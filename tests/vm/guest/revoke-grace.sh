@@ -1,0 +1,84 @@
+#!/bin/bash
+# Revocation follows the policy: a holder asked for its device back (driver
+# unbind) has RevokeGraceSec= to release it; after that vfiod ends the claim,
+# and kills the holder by pidfd first where RevokeForce=yes says so.
+. "$SOURCE_DIR/tests/vm/vfiod-lib.sh"
+
+mkdir -p /etc/vfiod
+cat >/etc/vfiod/revoke.conf <<CONF
+[Rule forced]
+Addresses=$EDU1
+Users=1001
+RevokeGraceSec=2s
+RevokeForce=yes
+
+[Rule not-forced]
+Addresses=$EDU2
+Users=1001
+RevokeGraceSec=2s
+
+[Rule patient]
+Addresses=$EDU3
+Users=1001
+RevokeGraceSec=30s
+RevokeForce=yes
+CONF
+chmod 0644 /etc/vfiod/revoke.conf
+start_system_bus
+start_vfiod --config /etc/vfiod/revoke.conf --log-level debug
+
+# unbind_in_background BDF: the kernel blocks it until every fd is closed.
+unbind_in_background() {
+	echo "$1" >/sys/bus/pci/drivers/vfio-pci/unbind &
+	UNBINDER=$!
+}
+now_ms() { echo $((${EPOCHREALTIME/./} / 1000)); }
+claims() { busctl --address="$VFIOD_ADDRESS" tree io.vfiod.Broker1 | grep -c "claim/" || true; }
+
+note "RevokeForce=yes: a holder that ignores the request is killed after 2 s"
+start_holder 1001 "$EDU1" --hold-stubbornly
+unbind_in_background "$EDU1"
+wait_until 10 grep -q "^revoked $EDU1" /tmp/holder.out || fail "the holder was not asked"
+asked=$(now_ms)
+wait "$HOLDER_PID" && status=0 || status=$?
+waited=$(($(now_ms) - asked))
+note "holder exited with status $status, $waited ms after the request"
+[ "$status" -eq 137 ] || fail "the holder was not killed (status $status)"
+[ "$waited" -ge 1800 ] || fail "killed after $waited ms, before its 2 s grace period"
+wait_until 10 test ! -e "/proc/$UNBINDER" || fail "the unbind did not complete after the kill"
+grep -q "Revoked by force $EDU1 .*holder killed (SIGKILL)" "$VM_ARTIFACTS/vfiod.log" ||
+	fail "no audit entry for the kill"
+[ "$(claims)" -eq 0 ] || fail "the killed holder's claim is still there"
+
+note "RevokeForce=no: after 2 s the claim ends, the holder lives and keeps the kernel waiting"
+start_holder 1001 "$EDU2" --hold-stubbornly
+unbind_in_background "$EDU2"
+wait_until 10 grep -q "^revoked $EDU2" /tmp/holder.out || fail "the holder was not asked"
+wait_until 10 grep -q "Revoked $EDU2 .*grace period over: the claim ends" \
+	"$VM_ARTIFACTS/vfiod.log" || fail "the claim did not end after the grace period"
+[ "$(claims)" -eq 0 ] || fail "the claim is still published after its grace period"
+kill -0 "$HOLDER_PID" || fail "vfiod killed a holder with RevokeForce=no"
+test -e "/proc/$UNBINDER" || fail "the unbind completed while the holder had its fds"
+grep -q "Revoked by force $EDU2" "$VM_ARTIFACTS/vfiod.log" && fail "a kill was logged for $EDU2"
+stop_holder
+wait_until 10 test ! -e "/proc/$UNBINDER" || fail "the unbind did not complete after the holder"
+
+note "the same over the system bus: vfiod pinned the holder's pid with a pidfd"
+bind_vfio "$EDU1"
+start_holder 1001 "$EDU1" --hold-stubbornly --system
+unbind_in_background "$EDU1"
+wait_until 10 grep -q "^revoked $EDU1" /tmp/holder.out || fail "the bus holder was not asked"
+wait "$HOLDER_PID" && status=0 || status=$?
+[ "$status" -eq 137 ] || fail "the bus holder was not killed (status $status)"
+wait_until 10 test ! -e "/proc/$UNBINDER" || fail "the unbind did not complete after the kill"
+
+note "a holder that releases within its grace period is left alone"
+start_holder 1001 "$EDU3"
+unbind_in_background "$EDU3"
+start=$(now_ms)
+wait "$HOLDER_PID" || fail "the polite holder did not exit cleanly"
+wait_until 10 test ! -e "/proc/$UNBINDER" || fail "the unbind did not complete after a release"
+note "unbind completed $(($(now_ms) - start)) ms after it began (grace period 30 s)"
+grep -q "Revoked by force $EDU3" "$VM_ARTIFACTS/vfiod.log" && fail "the polite holder was killed"
+
+stop_vfiod || fail "vfiod did not exit cleanly"
