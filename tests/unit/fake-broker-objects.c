@@ -195,8 +195,18 @@ static int append_device(sd_bus_message *m, const struct fake_device *d, bool me
 	return r < 0 ? r : sd_bus_message_close_container(m);
 }
 
+/* Group 6 is the shared, not viable group; any other holds the fake device of that number. */
+static const struct fake_device *group_device(uint32_t number)
+{
+	for (size_t i = 0; i < ELEMENTSOF(devices); i++)
+		if ((uint32_t)devices[i].group == number)
+			return &devices[i];
+	return NULL;
+}
+
 static int append_group(sd_bus_message *m, uint32_t number)
 {
+	const struct fake_device *d = group_device(number);
 	bool shared = number == 6;
 	int r = sd_bus_message_open_container(m, 'a', "{sv}");
 
@@ -206,15 +216,26 @@ static int append_group(sd_bus_message *m, uint32_t number)
 		r = sd_bus_message_append(m, "{sv}{sv}", "Members", "a(ss)", 3, "0000:00:07.0", "",
 					  "0000:01:01.0", "vfio-pci", "0000:01:02.0", "e1000",
 					  "Devices", "ao", 1, DEVICE_PREFIX "/pci_0000_01_01_0");
-	else if (r >= 0)
-		r = sd_bus_message_append(m, "{sv}{sv}", "Members", "a(ss)", 1, "0000:00:02.0",
-					  "vfio-pci", "Devices", "ao", 1,
-					  DEVICE_PREFIX "/pci_0000_00_02_0");
+	else if (r >= 0 && d)
+		r = sd_bus_message_append(m, "{sv}{sv}", "Members", "a(ss)", 1, d->name, d->driver,
+					  "Devices", "ao", 1, d->path);
 	if (r >= 0)
 		r = sd_bus_message_append(
-		    m, "{sv}{sv}{sv}{sv}", "Viable", "b", !shared, "NotViableReason", "s",
+		    m, "{sv}{sv}{sv}", "Viable", "b", !shared, "NotViableReason", "s",
 		    shared ? "device 0000:01:02.0 in IOMMU group 6 is bound to e1000" : "", "Claim",
-		    "o", "/", "Holder", "a{sv}", 0);
+		    "o", d && d->claimed ? MANAGER_PATH "/claim/1" : "/");
+	if (r >= 0)
+		r = sd_bus_message_open_container(m, 'e', "sv");
+	if (r >= 0)
+		r = sd_bus_message_append(m, "s", "Holder");
+	if (r >= 0)
+		r = sd_bus_message_open_container(m, 'v', "a{sv}");
+	if (r >= 0)
+		r = append_holder(m, d && d->claimed);
+	if (r >= 0)
+		r = sd_bus_message_close_container(m);
+	if (r >= 0)
+		r = sd_bus_message_close_container(m);
 	return r < 0 ? r : sd_bus_message_close_container(m);
 }
 
@@ -403,14 +424,17 @@ static int on_group_object(sd_bus_message *m, void *userdata, sd_bus_error *erro
 	const char *number = startswith(sd_bus_message_get_path(m), GROUP_PREFIX "/");
 	int r;
 
+	unsigned n;
+	char end;
+
 	if (!number || !is_get_all(m, GROUP_IFACE))
 		return 0;
-	if (!streq(number, "1") && !streq(number, "6"))
+	if (sscanf(number, "%u%c", &n, &end) != 1 || (n != 6 && !group_device(n)))
 		return sd_bus_error_setf(error, SD_BUS_ERROR_UNKNOWN_OBJECT, "Unknown object '%s'.",
 					 sd_bus_message_get_path(m));
 	r = sd_bus_message_new_method_return(m, &reply);
 	if (r >= 0)
-		r = append_group(reply, streq(number, "6") ? 6 : 1);
+		r = append_group(reply, n);
 	if (r < 0)
 		return r;
 	return sd_bus_send(NULL, reply, NULL);
