@@ -161,6 +161,37 @@ static int client_read_version(struct vfioc_client *client)
 	return 0;
 }
 
+static int client_new(struct vfioc_client **ret)
+{
+	struct vfioc_client *client = calloc(1, sizeof(*client));
+
+	if (!client)
+		return -ENOMEM;
+	client->n_ref = 1;
+	client->timeout_usec = VFIOC_DEFAULT_TIMEOUT_USEC;
+	*ret = client;
+	return 0;
+}
+
+/* Waits for the handshake and proves that a vfiod answers, and that fds can pass. */
+static int client_check_broker(struct vfioc_client *client, const char *where)
+{
+	int r;
+
+	r = client_read_version(client);
+	if (r < 0) {
+		log_error("no vfiod broker answers at %s: %s", where,
+			  client->error_text ? client->error_text : strerror(-r));
+		return r;
+	}
+	if (!sd_bus_can_send(client->bus, 'h')) {
+		log_error("the connection to %s cannot pass file descriptors", where);
+		return -EPROTONOSUPPORT;
+	}
+	log_debug("connected to vfiod %s at %s", client->server_version, where);
+	return 0;
+}
+
 VFIOC_EXPORT int vfioc_connect(const char *address, struct vfioc_client **ret)
 {
 	_cleanup_(client_unrefp) struct vfioc_client *client = NULL;
@@ -174,11 +205,9 @@ VFIOC_EXPORT int vfioc_connect(const char *address, struct vfioc_client **ret)
 			address = VFIOC_DEFAULT_ADDRESS;
 	}
 
-	client = calloc(1, sizeof(*client));
-	if (!client)
-		return -ENOMEM;
-	client->n_ref = 1;
-	client->timeout_usec = VFIOC_DEFAULT_TIMEOUT_USEC;
+	r = client_new(&client);
+	if (r < 0)
+		return r;
 
 	log_debug("connecting to %s", address);
 
@@ -204,19 +233,37 @@ VFIOC_EXPORT int vfioc_connect(const char *address, struct vfioc_client **ret)
 		return r;
 	}
 
-	/* Waits for the handshake and proves that a vfiod answers at this address. */
-	r = client_read_version(client);
+	r = client_check_broker(client, address);
+	if (r < 0)
+		return r;
+	*ret = TAKE_PTR(client);
+	return 0;
+}
+
+VFIOC_EXPORT int vfioc_connect_system(struct vfioc_client **ret)
+{
+	_cleanup_(client_unrefp) struct vfioc_client *client = NULL;
+	int r;
+
+	if (!ret)
+		return -EINVAL;
+	r = client_new(&client);
+	if (r < 0)
+		return r;
+	client->destination = strdup(VFIOC_BUS_NAME);
+	if (!client->destination)
+		return -ENOMEM;
+
+	log_debug("connecting to %s on the system bus", VFIOC_BUS_NAME);
+	/* Honours $DBUS_SYSTEM_BUS_ADDRESS unless set-id; negotiates fd passing. */
+	r = sd_bus_open_system_with_description(&client->bus, "vfiod");
 	if (r < 0) {
-		log_error("no vfiod broker answers at %s: %s", address,
-			  client->error_text ? client->error_text : strerror(-r));
+		log_error("cannot connect to the system bus: %s", strerror(-r));
 		return r;
 	}
-	if (!sd_bus_can_send(client->bus, 'h')) {
-		log_error("the connection to %s cannot pass file descriptors", address);
-		return -EPROTONOSUPPORT;
-	}
-
-	log_debug("connected to vfiod %s at %s", client->server_version, address);
+	r = client_check_broker(client, "the system bus");
+	if (r < 0)
+		return r;
 	*ret = TAKE_PTR(client);
 	return 0;
 }

@@ -17,11 +17,13 @@
 #define VFIOC_MANAGER_PATH	"/io/vfiod/Broker1"
 #define VFIOC_MANAGER_INTERFACE "io.vfiod.Broker1.Manager"
 #define VFIOC_CLAIM_INTERFACE	"io.vfiod.Broker1.Claim"
+#define VFIOC_DEVICE_INTERFACE	"io.vfiod.Broker1.Device"
+#define VFIOC_GROUP_INTERFACE	"io.vfiod.Broker1.IommuGroup"
 
 struct vfioc_client {
 	unsigned n_ref;
 	sd_bus *bus;
-	/* NULL on a peer-to-peer connection; the bus name once a message bus is supported. */
+	/* NULL on a peer-to-peer connection, VFIOC_BUS_NAME on the system bus. */
 	char *destination;
 	uint64_t timeout_usec;
 	char *server_version;
@@ -124,6 +126,52 @@ uint64_t claim_min_pgsize(const struct vfioc_claim *claim);
 /* dma.c */
 /* Drops every mapping (container mode: munmap; the broker unmaps at release). */
 void claim_drop_mappings(struct vfioc_claim *claim);
+
+/* properties.c */
+/* A property the library knows: its name, its signature, and where it goes: a basic type is
+ * stored at offset in the object, anything else is read by read (the variant entered). */
+struct prop_spec {
+	const char *name;
+	const char *signature;
+	size_t offset;
+	int (*read)(sd_bus_message *m, void *obj);
+};
+#define PROP(name, signature, type, field)                                                         \
+	{                                                                                          \
+		name, signature, offsetof(type, field), NULL                                       \
+	}
+#define PROP_FN(name, signature, fn)                                                               \
+	{                                                                                          \
+		name, signature, 0, fn                                                             \
+	}
+/* Returns 1 when it consumed the variant, 0 to have it skipped, or a negative errno. */
+typedef int (*dict_entry_fn)(sd_bus_message *m, const char *key, void *userdata);
+/* Reads the a{sv} of one object's interface; returns 0 or a negative errno. */
+typedef int (*object_fn)(sd_bus_message *m, const char *path, void *userdata);
+
+/* Enters a variant if it holds exactly signature; -EBADMSG otherwise. */
+int variant_enter(sd_bus_message *m, const char *signature);
+int dict_foreach(sd_bus_message *m, dict_entry_fn fn, void *userdata);
+int props_read(sd_bus_message *m, const struct prop_spec *specs, size_t n_specs, void *obj);
+/* Appends item to a growing array of pointers (array is a T ***); -E2BIG at cap. */
+int ptr_array_append(void *array, size_t *n, void *item, size_t cap);
+void ptr_array_free(void *array, size_t n, void *(*free_item)(void *));
+/* Readers that replace what field held: a string (s or o), a capped string array
+ * (NULL-terminated), a capped array of q or u numbers (ret is a uint16_t ** or uint32_t **),
+ * a Holder dictionary (NULL when empty). */
+int read_strdup(sd_bus_message *m, char type, const char **field);
+int read_strv(sd_bus_message *m, char type, const char *const **ret, size_t *ret_n, size_t cap);
+int read_number_array(sd_bus_message *m, char type, void *ret, size_t *ret_n, size_t cap);
+int read_holder(sd_bus_message *m, const struct vfioc_holder **field);
+void *holder_free(void *h);
+/* Records a failure to read a reply; evaluates to -E2BIG, -ENOMEM or -EBADMSG. */
+int client_reply_error(struct vfioc_client *client, int r, const char *what);
+/* Properties.GetAll() of one object into obj; -ENODEV when the object does not exist. */
+int object_get_all(struct vfioc_client *client, const char *path, const char *interface,
+		   const struct prop_spec *specs, size_t n_specs, void *obj);
+/* GetManagedObjects(): calls fn for every object with interface (at most VFIOC_MAX_OBJECTS). */
+int managed_objects_read(struct vfioc_client *client, const char *interface, object_fn fn,
+			 void *userdata);
 
 /* sd-bus.h provides the *p cleanup helpers. */
 #define _cleanup_bus_message_ _cleanup_(sd_bus_message_unrefp)

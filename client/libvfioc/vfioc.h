@@ -51,6 +51,7 @@
  */
 #pragma once
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -383,6 +384,282 @@ int vfioc_region_read(const struct vfioc_claim *claim, const char *address, unsi
 		      uint64_t offset, void *buf, size_t len);
 int vfioc_region_write(const struct vfioc_claim *claim, const char *address, unsigned index,
 		       uint64_t offset, const void *buf, size_t len);
+
+/* ---- System bus (LIBVFIOC_0.2) --------------------------------------------------------------- */
+
+/* The broker's well-known name on the system bus. */
+#define VFIOC_BUS_NAME "io.vfiod.Broker1"
+
+/*
+ * Connects to the broker through the system bus ($DBUS_SYSTEM_BUS_ADDRESS if
+ * set and the process is not set-id, else the standard socket) and talks to
+ * VFIOC_BUS_NAME there. Everything else works as on a client of
+ * vfioc_connect(); on the system bus the broker may ask polkit.
+ *
+ * Returns 0 and stores a new client in *ret, or a negative errno: -EINVAL
+ * (NULL ret), -ENOENT/-ECONNREFUSED (no system bus), -EHOSTUNREACH (no
+ * io.vfiod.Broker1 on the bus: the bus daemon's ServiceUnknown, see
+ * vfioc_client_last_error()), -EACCES, -ETIMEDOUT, -ENOMEM. Free it with
+ * vfioc_client_free().
+ */
+int vfioc_connect_system(struct vfioc_client **ret);
+
+/* ---- Metadata (LIBVFIOC_0.2) --------------------------------------------------------------- */
+
+/*
+ * What the broker publishes about devices, IOMMU groups and claims (see
+ * io.vfiod.Broker1(5) for the meaning of every field), as plain structs. The
+ * library allocates them; the caller reads them and frees them with the
+ * matching *_free() function, which frees everything reachable from them.
+ * They hold no reference to the client and may outlive it.
+ *
+ * Strings are NULL when the broker did not send the property (an older
+ * broker), and otherwise exactly what it sent ("" included). Arrays come with
+ * their count; arrays of structs are arrays of pointers, so later versions can
+ * append fields to any struct without breaking callers: never allocate,
+ * copy by value or take sizeof of these structs in your program.
+ *
+ * Counts from the broker are capped (VFIOC_MAX_*); a reply beyond a cap fails
+ * the whole call with -E2BIG, a reply of the wrong shape with -EBADMSG.
+ * Unknown properties and unknown keys of a{sv} details are skipped.
+ *
+ * Thread safety: the calls follow the client's rule; the returned structs are
+ * plain memory, safe to read from any thread.
+ */
+#define VFIOC_MAX_OBJECTS  4096 /* devices, groups or claims in one listing */
+#define VFIOC_MAX_ENTRIES  512	/* regions, IRQs, members, DT entries of one object */
+#define VFIOC_MAX_SUBITEMS 64	/* sparse areas and capability ids of one region/device */
+
+/* Device flags, the VFIO_DEVICE_FLAGS_* bits. */
+#define VFIOC_DEVICE_FLAG_RESET	   (1u << 0)
+#define VFIOC_DEVICE_FLAG_PCI	   (1u << 1)
+#define VFIOC_DEVICE_FLAG_PLATFORM (1u << 2)
+#define VFIOC_DEVICE_FLAG_AMBA	   (1u << 3)
+#define VFIOC_DEVICE_FLAG_CCW	   (1u << 4)
+#define VFIOC_DEVICE_FLAG_AP	   (1u << 5)
+#define VFIOC_DEVICE_FLAG_FSL_MC   (1u << 6)
+#define VFIOC_DEVICE_FLAG_CAPS	   (1u << 7)
+#define VFIOC_DEVICE_FLAG_CDX	   (1u << 8)
+
+/* Region flag beyond VFIOC_REGION_READ/WRITE/MMAP: the region has capabilities. */
+#define VFIOC_REGION_CAPS (1u << 3)
+
+/* IRQ flags, the VFIO_IRQ_INFO_* bits. */
+#define VFIOC_IRQ_EVENTFD    (1u << 0)
+#define VFIOC_IRQ_MASKABLE   (1u << 1)
+#define VFIOC_IRQ_AUTOMASKED (1u << 2)
+#define VFIOC_IRQ_NORESIZE   (1u << 3)
+
+/* Who holds a device or group: the Holder property. */
+struct vfioc_holder {
+	uint32_t uid;
+	uint32_t pid;
+	const char *claim;  /* the claim's object path */
+	const char *unit;   /* the holder's systemd unit, NULL when unknown */
+	const char *cgroup; /* NULL when unknown */
+};
+
+/* Where a region or IRQ comes from in the device tree (platform devices). */
+struct vfioc_dt_source {
+	const char *node;     /* the node's path */
+	const char *property; /* "reg", "ranges", "interrupts", "interrupts-extended" */
+	uint32_t entry;	      /* the index within the property */
+	const char *name;     /* the matching *-names string, or "" */
+};
+
+/* A sparse-mmap area of a region: only these may be mapped. */
+struct vfioc_sparse_area {
+	uint64_t offset; /* within the region */
+	uint64_t size;
+};
+
+/* One VFIO region, an entry of the Regions property. */
+struct vfioc_device_region {
+	uint32_t index;
+	const char *name; /* "BAR0".."BAR5", "ROM", "CONFIG", "VGA", a type name, "region N" */
+	uint64_t size;
+	uint64_t offset;  /* in the device fd */
+	uint32_t flags;	  /* VFIOC_REGION_READ/WRITE/MMAP/CAPS */
+	bool absent;	  /* the kernel refuses the index */
+	bool sparse_mmap; /* has a sparse-mmap capability: map only sparse[] */
+	size_t n_sparse;
+	const struct vfioc_sparse_area *const *sparse;
+	bool has_type; /* a type capability: type, subtype and their names */
+	uint32_t type;
+	uint32_t subtype;
+	const char *type_name;	  /* NULL when the broker has no name for it */
+	const char *subtype_name; /* NULL when the broker has no name for it */
+	bool msix_mappable;	  /* the MSI-X table in this BAR may be mapped */
+	size_t n_caps;
+	const uint16_t *caps;		  /* every capability id of the region */
+	const struct vfioc_dt_source *dt; /* NULL unless from the device tree */
+};
+
+/* One VFIO IRQ index, an entry of the Irqs property. */
+struct vfioc_device_irq {
+	uint32_t index;
+	const char *name; /* "INTx", "MSI", "MSI-X", "ERR", "REQ", "IRQ N" */
+	uint32_t count;
+	uint32_t flags; /* VFIOC_IRQ_* */
+	bool absent;
+	const struct vfioc_dt_source *dt; /* NULL unless from the device tree */
+};
+
+/* A reg/ranges entry of a device-tree node: the DeviceTreeResources property. */
+struct vfioc_dt_resource {
+	const char *node;
+	const char *property; /* "reg" or "ranges" */
+	uint32_t entry;
+	const char *name;
+	bool translated; /* address is a CPU physical address */
+	uint64_t address;
+	uint64_t size;
+};
+
+/* An interrupt of a device-tree node: the DeviceTreeInterrupts property. */
+struct vfioc_dt_interrupt {
+	const char *node;
+	const char *property;
+	uint32_t entry;
+	const char *name;
+	const char *controller; /* the interrupt parent's path */
+};
+
+/* A device object. Fields marked (metadata) are filled by vfioc_get_device() only and are
+ * empty when metadata_state is not "read". */
+struct vfioc_device_info {
+	const char *path; /* the D-Bus object path; never NULL */
+	const char *name; /* PCI address or platform device name */
+	const char *kind; /* "pci" or "platform" */
+	uint16_t vendor_id;
+	uint16_t device_id;
+	uint16_t subsystem_vendor_id;
+	uint16_t subsystem_device_id;
+	uint32_t class_code; /* 24 bits: base class, subclass, prog-if */
+	const char *driver;  /* "" when unbound */
+	int32_t iommu_group;
+	int32_t numa_node; /* -1 when unknown */
+	bool managed;
+	const char *claim_state;	   /* "free", "claimed", "group-claimed" */
+	const char *claim;		   /* the claim's object path, "/" when free */
+	const struct vfioc_holder *holder; /* NULL when free */
+	/* Device-tree placement of a platform device ("" / 0 entries otherwise). */
+	const char *dt_node;
+	size_t n_compatible;
+	const char *const *compatible;
+	size_t n_dt_resources;
+	const struct vfioc_dt_resource *const *dt_resources;
+	size_t n_dt_interrupts;
+	const struct vfioc_dt_interrupt *const *dt_interrupts;
+	const char *dt_error;
+	/* (metadata) */
+	const char *metadata_state; /* "unread", "read", "unavailable" */
+	const char *metadata_error; /* why "unavailable" */
+	uint32_t device_flags;	    /* VFIOC_DEVICE_FLAG_* */
+	bool reset_supported;
+	size_t n_capabilities;
+	const uint16_t *capabilities; /* VFIO_DEVICE_GET_INFO capability ids */
+	size_t n_regions;
+	const struct vfioc_device_region *const *regions;
+	size_t n_irqs;
+	const struct vfioc_device_irq *const *irqs;
+};
+
+/* A member of an IOMMU group. */
+struct vfioc_group_member {
+	const char *name;
+	const char *driver; /* "" when unbound */
+};
+
+/* An IOMMU group object. */
+struct vfioc_group_info {
+	const char *path;
+	uint32_t number;
+	size_t n_members;
+	const struct vfioc_group_member *const *members; /* sorted by name */
+	size_t n_devices;
+	const char *const *devices; /* object paths of the members the broker publishes */
+	bool viable;
+	const char *not_viable_reason;
+	const char *claim;		   /* "/" when free */
+	const struct vfioc_holder *holder; /* NULL when free */
+};
+
+/* A claim object. */
+struct vfioc_claim_info {
+	const char *path;
+	size_t n_devices;
+	const char *const *devices;
+	size_t n_groups;
+	const uint32_t *groups;
+	uint32_t holder_uid;
+	uint32_t holder_pid;
+	const char *dma_mode;
+	uint64_t dma_quota;
+	uint64_t dma_mapped;
+};
+
+/* Listings, sorted: devices by name, groups by number, claims by path (numerically). */
+struct vfioc_device_list {
+	size_t n_devices;
+	const struct vfioc_device_info *const *devices;
+};
+struct vfioc_group_list {
+	size_t n_groups;
+	const struct vfioc_group_info *const *groups;
+};
+struct vfioc_claim_list {
+	size_t n_claims;
+	const struct vfioc_claim_info *const *claims;
+};
+
+/*
+ * Lists every device, group or claim the broker publishes, with one
+ * GetManagedObjects() call each. Device entries carry only what the broker
+ * has cached: the metadata fields are whatever it read before (often
+ * "unread"), because a listing never makes the broker open a device. Use
+ * vfioc_get_device() for the full metadata of one device.
+ *
+ * Returns 0 and stores a new list in *ret (free it with the matching
+ * *_list_free()), or a negative errno: -EINVAL (NULL argument), -EBADMSG
+ * (malformed reply), -E2BIG (more than VFIOC_MAX_OBJECTS objects or a count
+ * beyond its cap), -ETIMEDOUT (the client's timeout passed), -ENOTCONN,
+ * -ECONNRESET, -ENOMEM, or the broker's error as mapped above.
+ */
+int vfioc_list_devices(struct vfioc_client *client, struct vfioc_device_list **ret);
+int vfioc_list_groups(struct vfioc_client *client, struct vfioc_group_list **ret);
+int vfioc_list_claims(struct vfioc_client *client, struct vfioc_claim_list **ret);
+
+/*
+ * Everything the broker knows about one device (name: a canonical PCI
+ * address or a platform device name), with one Properties.GetAll() call:
+ * the broker reads the VFIO metadata first if it has not yet (it opens the
+ * device's group for the moment, or uses the holder's fd). When the metadata
+ * cannot be read, the call still succeeds: metadata_state is "unavailable"
+ * and metadata_error says why.
+ *
+ * Returns 0 and stores a new struct in *ret (free it with
+ * vfioc_device_info_free()), or a negative errno: -EINVAL (NULL argument, or
+ * a name that is neither), -ENODEV (the broker has no such device),
+ * -EBADMSG, -E2BIG, -ETIMEDOUT, -ENOTCONN, -ENOMEM.
+ */
+int vfioc_get_device(struct vfioc_client *client, const char *name, struct vfioc_device_info **ret);
+
+/*
+ * One IOMMU group, with its members and viability read by the broker now.
+ * Returns 0 and stores a new struct in *ret (free it with
+ * vfioc_group_info_free()), or a negative errno: -EINVAL, -ENODEV (no such
+ * group object), -EBADMSG, -E2BIG, -ETIMEDOUT, -ENOTCONN, -ENOMEM.
+ */
+int vfioc_get_group(struct vfioc_client *client, uint32_t number, struct vfioc_group_info **ret);
+
+/* Free what the calls above return, with everything reachable from it. Accept NULL; return
+ * NULL. */
+struct vfioc_device_info *vfioc_device_info_free(struct vfioc_device_info *device);
+struct vfioc_group_info *vfioc_group_info_free(struct vfioc_group_info *group);
+struct vfioc_device_list *vfioc_device_list_free(struct vfioc_device_list *list);
+struct vfioc_group_list *vfioc_group_list_free(struct vfioc_group_list *list);
+struct vfioc_claim_list *vfioc_claim_list_free(struct vfioc_claim_list *list);
 
 #ifdef __cplusplus
 }

@@ -23,6 +23,9 @@ static const struct command {
     {"policy", cmd_policy, "check [--config PATH] [--user USER] DEVICE...",
      "say which policy rule decides USER's claim of each DEVICE, and why"},
     {"reload", cmd_reload, "", "make vfiod reload its policy (root only)"},
+    {"list", cmd_list, "[--json]", "list the devices vfiod publishes, like lspci"},
+    {"show", cmd_show, "[--json] DEVICE...", "show everything vfiod knows about devices"},
+    {"holders", cmd_holders, "[--json]", "show which process holds which devices"},
 };
 
 void log_to_stderr(int priority, const char *message, void *userdata)
@@ -33,13 +36,14 @@ void log_to_stderr(int priority, const char *message, void *userdata)
 static void help(FILE *f)
 {
 	fprintf(f,
-		"Usage: vfioctl [--address ADDRESS] [--verbose] COMMAND [ARGS...]\n"
+		"Usage: vfioctl [--address ADDRESS | --system] [--verbose] COMMAND [ARGS...]\n"
 		"\n"
 		"The command-line client of vfiod, the VFIO device broker.\n"
 		"\n"
 		"Options:\n"
 		"  -a, --address ADDRESS  D-Bus address of vfiod (default: $VFIOD_ADDRESS, else\n"
 		"                         %s)\n"
+		"      --system           talk to vfiod on the system bus (list, show, holders)\n"
 		"  -v, --verbose          say what happens, with libvfioc's debug messages\n"
 		"  -h, --help             show this help\n"
 		"      --version          show the version\n"
@@ -55,14 +59,13 @@ static void help(FILE *f)
 int main(int argc, char **argv)
 {
 	enum {
-		ARG_VERSION = 0x100
+		ARG_VERSION = 0x100,
+		ARG_SYSTEM,
 	};
 	static const struct option options[] = {
-	    {"address", required_argument, NULL, 'a'},
-	    {"verbose", no_argument, NULL, 'v'},
-	    {"help", no_argument, NULL, 'h'},
-	    {"version", no_argument, NULL, ARG_VERSION},
-	    {},
+	    {"address", required_argument, NULL, 'a'}, {"verbose", no_argument, NULL, 'v'},
+	    {"help", no_argument, NULL, 'h'},	       {"version", no_argument, NULL, ARG_VERSION},
+	    {"system", no_argument, NULL, ARG_SYSTEM}, {},
 	};
 	struct vfioctl ctx = {};
 	int c;
@@ -82,11 +85,18 @@ int main(int argc, char **argv)
 		case ARG_VERSION:
 			printf("vfioctl %s\n", VFIOD_VERSION);
 			return 0;
+		case ARG_SYSTEM:
+			ctx.system = true;
+			break;
 		default:
 			fprintf(stderr, "Try 'vfioctl --help'.\n");
 			return 1;
 		}
 
+	if (ctx.system && ctx.address) {
+		fprintf(stderr, "vfioctl: --system and --address exclude each other.\n");
+		return 1;
+	}
 	if (optind >= argc) {
 		help(stderr);
 		return 1;

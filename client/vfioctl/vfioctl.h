@@ -3,14 +3,21 @@
 
 #include <stdbool.h>
 
+#include "vfioc.h"
+
 /* Exit codes of commands that run a program, as env(1) and timeout(1) use them. */
 #define EXIT_VFIOCTL_FAILED 125 /* vfioctl itself failed: usage, connection, claim */
 #define EXIT_CANNOT_EXECUTE 126 /* PROGRAM was found but could not be executed */
 #define EXIT_NOT_FOUND	    127 /* PROGRAM was not found */
 
+/* Exit codes of the read commands (list, show, holders). */
+#define EXIT_READ_FAILED 1 /* no connection, vfiod refused, a device unknown */
+#define EXIT_USAGE	 2 /* bad options or arguments */
+
 /* What the global options say, shared by every command. */
 struct vfioctl {
 	const char *address; /* NULL: $VFIOD_ADDRESS, else the private socket */
+	bool system;	     /* --system: io.vfiod.Broker1 on the system bus */
 	bool verbose;
 };
 
@@ -18,6 +25,17 @@ struct vfioctl {
 int cmd_claim(const struct vfioctl *ctx, int argc, char **argv);
 int cmd_policy(const struct vfioctl *ctx, int argc, char **argv);
 int cmd_reload(const struct vfioctl *ctx, int argc, char **argv);
+int cmd_list(const struct vfioctl *ctx, int argc, char **argv);
+int cmd_show(const struct vfioctl *ctx, int argc, char **argv);
+int cmd_holders(const struct vfioctl *ctx, int argc, char **argv);
+
+/* read-command.c. Parses --json and --help: returns -1 to go on (optind at the first
+ * argument), else the exit code (0 after printing usage for --help). */
+int read_command_options(int argc, char **argv, const char *usage, bool *ret_json);
+/* Connects as the global options say; prints why not. 0 or -errno. */
+int vfioctl_connect(const struct vfioctl *ctx, struct vfioc_client **ret);
+/* Prints "vfioctl: WHAT: <the client's last error>" and returns EXIT_READ_FAILED. */
+int vfioctl_call_failed(const struct vfioc_client *client, int r, const char *what);
 
 /* "00:03.0" and upper-case hex made canonical; anything else copied as it is. NULL: no memory. */
 char *canonical_device(const char *s);

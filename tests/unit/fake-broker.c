@@ -527,6 +527,8 @@ static int on_accept(sd_event_source *s, int listen_fd, uint32_t revents, void *
 		r = sd_bus_add_object_vtable(conn->bus, NULL, MANAGER_PATH, "io.vfiod.Test",
 					     test_vtable, NULL);
 	if (r >= 0)
+		r = fake_objects_attach(conn->bus);
+	if (r >= 0)
 		r = sd_bus_add_fallback_vtable(conn->bus, NULL, CLAIM_PREFIX,
 					       "io.vfiod.Broker1.Claim", claim_vtable, find_claim,
 					       NULL);

@@ -21,6 +21,17 @@
  * ranges 0-0xfedfffff and 0xfef00000-0xffffffffff (sent unsorted), page
  * sizes 4K|2M|1G. SetIrqs writes vector + 1 into each eventfd it returns.
  *
+ * Objects (fake-broker-objects.c): GetManagedObjects() lists devices
+ * 0000:00:02.0 (edu, group 1, free), 0000:00:05.0 (nvme, group 4, claimed by
+ * uid 1001 pid 345, unit app.service) and ffe220000.sata (platform, with
+ * device-tree placement), groups 1 and 6 (6 not viable) and claim 1, with
+ * empty VFIO metadata; GetAll() on a device adds its regions and IRQs.
+ * io.vfiod.Test.SetListing("huge" | "malformed" | "normal") makes the listing
+ * exceed libvfioc's object cap or carry a property of the wrong type. GetAll
+ * of 0000:00:1a.0 has a property of the wrong type, 0000:00:1b.0 too many
+ * regions, 0000:00:1c.0 a region with too many sparse areas, 0000:00:1d.0 is
+ * not a dictionary at all, 0000:00:1f.7 is never answered.
+ *
  * Lines recorded:
  *   Claim <dev>[,<dev>...][ dma-mode=<m>]
  *   SetIrqs <claim-id> <dev> <index> <count>
@@ -32,6 +43,7 @@
 #pragma once
 
 #include <sys/types.h>
+#include <systemd/sd-bus.h>
 
 struct fake_broker {
 	pid_t pid;
@@ -52,3 +64,6 @@ int fake_broker_calls(const struct fake_broker *b, char ***ret);
 /* Polls the recorded lines until one equals line, for up to 2 s (connection closes are seen
  * asynchronously). Lines fetched meanwhile are dropped. Returns 1 found, 0 not found, -errno. */
 int fake_broker_wait_for(const struct fake_broker *b, const char *line);
+
+/* Serves the objects above on a connection of the fake broker. 0 or -errno. */
+int fake_objects_attach(sd_bus *bus);

@@ -3,9 +3,12 @@
 """Compares what vfiod publishes for a device with the raw ioctls' answer.
 
 usage: bus-metadata-compare.py BUSCTL_JSON RAW_JSON
+       bus-metadata-compare.py --vfioctl SHOW_JSON ADDRESS RAW_JSON
   BUSCTL_JSON: the output of `busctl --json=short get-property ... DeviceFlags
                DeviceCapabilities Regions Irqs` (one JSON value a line, in
                that order)
+  SHOW_JSON:   the output of `vfioctl show --json DEVICE...`; the device
+               named ADDRESS in it is compared
   RAW_JSON:    the output of `raw-vfio-probe dump ADDRESS`
 
 Prints every difference and exits 1 if there is one.
@@ -41,6 +44,27 @@ def from_bus(lines):
     return out, names
 
 
+def from_vfioctl(devices, address):
+    """The same shape as from_bus(), from vfioctl show --json (vfioctl(1))."""
+    matches = [d for d in devices if d["name"] == address]
+    if len(matches) != 1:
+        sys.exit(f"{address} appears {len(matches)} times in the vfioctl output")
+    dev = matches[0]
+    out = {"flags": dev["device_flags"], "caps": dev["capabilities"], "regions": [], "irqs": []}
+    names = {}
+    for r in dev["regions"]:
+        out["regions"].append({
+            "index": r["index"], "size": r["size"], "offset": r["offset"], "flags": r["flags"],
+            "sparse": r["sparse"], "type": r["type"], "subtype": r["subtype"],
+            "msix_mappable": r["msix_mappable"], "caps": r["caps"], "absent": r["absent"]})
+        names[("region", r["index"])] = r["name"]
+    for i in dev["irqs"]:
+        out["irqs"].append({"index": i["index"], "count": i["count"], "flags": i["flags"],
+                            "absent": i["absent"]})
+        names[("irq", i["index"])] = i["name"]
+    return out, names
+
+
 def normalized_raw(raw):
     for r in raw["regions"]:
         r.setdefault("absent", False)
@@ -61,9 +85,15 @@ def diff(a, b, where, problems):
 
 
 def main():
-    with open(sys.argv[1], encoding="utf-8") as f:
-        bus, names = from_bus([line for line in f if line.strip()])
-    with open(sys.argv[2], encoding="utf-8") as f:
+    if sys.argv[1] == "--vfioctl":
+        with open(sys.argv[2], encoding="utf-8") as f:
+            bus, names = from_vfioctl(json.load(f), sys.argv[3])
+        raw_path = sys.argv[4]
+    else:
+        with open(sys.argv[1], encoding="utf-8") as f:
+            bus, names = from_bus([line for line in f if line.strip()])
+        raw_path = sys.argv[2]
+    with open(raw_path, encoding="utf-8") as f:
         raw = normalized_raw(json.load(f))
     problems = []
     diff(bus, raw, "device", problems)
