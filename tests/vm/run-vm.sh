@@ -134,7 +134,7 @@ qemu=(
 	"${extra[@]}"
 	-nodefaults -display none -no-reboot
 	-kernel "$kernel" -initrd "$initrd"
-	-append "console=ttyS0 quiet intel_iommu=on panic=-1"
+	-append "console=ttyS0 quiet intel_iommu=on panic=-1 no_timer_check"
 	"${devices[@]}"
 )
 
