@@ -167,3 +167,30 @@ int sysfs_read_platform_device(int root_fd, const char *name, PlatformDeviceInfo
  * sys/bus/platform/devices has no devices.
  */
 int sysfs_enumerate_platform(int root_fd, PlatformDeviceInfo **ret, size_t *ret_n);
+
+/*
+ * Writing the driver-binding files of a PCI device, all under root_fd with the
+ * same rules as the readers above (device links resolved lexically, nothing
+ * followed out of the root). Each write is one write(2) of the whole value,
+ * which is how sysfs wants it; a short write is -EIO. These writes are
+ * synchronous: unbinding and probing run the drivers' remove and probe in the
+ * kernel before write(2) returns.
+ */
+
+/*
+ * The driver bound to PCI device `address` (*ret_driver NULL when unbound)
+ * and its driver_override (*ret_override NULL when unset or absent). Returns 0,
+ * -EINVAL for an address that is not canonical, -ENODEV when there is no such
+ * device, -EIO for a malformed link or value; both are written only on success.
+ */
+int sysfs_pci_read_binding(int root_fd, const char *address, char **ret_driver,
+			   char **ret_override);
+
+/* Writes value to attribute `attr` (driver_override, ...) of PCI device `address`. */
+int sysfs_pci_write_attr(int root_fd, const char *address, const char *attr, const char *value);
+
+/*
+ * Writes value to `path` under sys/bus/pci (e.g. "drivers_probe",
+ * "drivers/e1000e/unbind"): plain components only, no symlink followed.
+ */
+int sysfs_pci_bus_write(int root_fd, const char *path, const char *value);
