@@ -23,6 +23,8 @@ static const struct command {
     {"policy", cmd_policy, "check [--config PATH] [--user USER] DEVICE...",
      "say which policy rule decides USER's claim of each DEVICE, and why"},
     {"reload", cmd_reload, "", "make vfiod reload its policy (root only)"},
+    {"bind", cmd_bind, "DEVICE...", "move devices to vfio-pci, noting their driver (root only)"},
+    {"unbind", cmd_unbind, "DEVICE...", "give devices back to their driver (root only)"},
 };
 
 void log_to_stderr(int priority, const char *message, void *userdata)

@@ -2,6 +2,7 @@
 #pragma once
 
 #include <stdbool.h>
+#include <systemd/sd-bus.h>
 
 /* Exit codes of commands that run a program, as env(1) and timeout(1) use them. */
 #define EXIT_VFIOCTL_FAILED 125 /* vfioctl itself failed: usage, connection, claim */
@@ -18,6 +19,13 @@ struct vfioctl {
 int cmd_claim(const struct vfioctl *ctx, int argc, char **argv);
 int cmd_policy(const struct vfioctl *ctx, int argc, char **argv);
 int cmd_reload(const struct vfioctl *ctx, int argc, char **argv);
+
+/* Driver rebinding for admins (bind.c): Manager.Bind() / Manager.Unbind() per DEVICE. */
+int cmd_bind(const struct vfioctl *ctx, int argc, char **argv);
+int cmd_unbind(const struct vfioctl *ctx, int argc, char **argv);
+
+/* A peer connection to vfiod for the admin commands; prints why it failed. */
+int vfioctl_connect_manager(const struct vfioctl *ctx, sd_bus **ret);
 
 /* "00:03.0" and upper-case hex made canonical; anything else copied as it is. NULL: no memory. */
 char *canonical_device(const char *s);
