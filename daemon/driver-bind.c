@@ -15,7 +15,7 @@
 typedef struct DriverMove {
 	const char *override; /* driver_override to write; NULL clears it */
 	bool probe;	      /* write drivers_probe after the unbind */
-	bool any_driver;      /* accept whatever the probe binds */
+	bool any_driver;      /* accept whatever the probe binds but override's driver */
 	const char *target;   /* else the driver expected afterwards; NULL: unbound */
 } DriverMove;
 
@@ -128,10 +128,10 @@ static int driver_move(int root_fd, const char *address, const DriverMove *move,
 		set_reason(&step, "reading the driver back failed: %s", strerror(-r));
 		goto rollback;
 	}
-	if (!move->any_driver && !streq_ptr(now, move->target)) {
+	if (move->any_driver ? streq_ptr(now, VFIO_PCI_DRIVER) : !streq_ptr(now, move->target)) {
 		r = -ENXIO;
 		set_reason(&step, "the kernel left it on %s instead of %s%s", driver_or_none(now),
-			   driver_or_none(move->target),
+			   move->any_driver ? "another driver" : driver_or_none(move->target),
 			   streq_ptr(move->target, VFIO_PCI_DRIVER)
 			       ? " (is the vfio-pci module loaded, and does it accept the device?)"
 			       : "");

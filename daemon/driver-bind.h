@@ -39,7 +39,8 @@ int driver_bind_vfio(int root_fd, const char *address, char **ret_previous, char
  * Moves PCI device `address` off vfio-pci: clears driver_override, unbinds it
  * from vfio-pci and, unless `driver` is NULL, runs drivers_probe and checks
  * that `driver` came back. With `any_driver`, drivers_probe runs and whatever
- * the kernel binds (or nothing) is accepted; `driver` is ignored then.
+ * the kernel binds (or nothing) is accepted but vfio-pci (its ids= or new_id
+ * can take the device back); `driver` is ignored then.
  * *ret_now (may be NULL) is the driver bound afterwards, NULL when none.
  * A device not on vfio-pci is left alone (0, its driver).
  *

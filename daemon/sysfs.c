@@ -851,7 +851,7 @@ static int read_driver_override(int dev_fd, char **ret)
 	int r;
 
 	r = read_attr(dev_fd, "driver_override", buf, sizeof(buf));
-	if (r == -ENOENT || (r == 0 && streq(buf, "(null)"))) {
+	if (r == -ENOENT || (r == 0 && (streq(buf, "(null)") || buf[0] == '\0'))) {
 		*ret = NULL;
 		return 0;
 	}
@@ -1043,7 +1043,8 @@ int sysfs_pci_write_attr(int root_fd, const char *address, const char *attr, con
 	r = open_pci_device(root_fd, address, &dev_fd);
 	if (r < 0)
 		return r;
-	fd = openat(dev_fd, attr, O_WRONLY | O_CLOEXEC | O_NOFOLLOW | O_NOCTTY);
+	/* O_TRUNC changes nothing in sysfs, and keeps a fixture file to the value written. */
+	fd = openat(dev_fd, attr, O_WRONLY | O_TRUNC | O_CLOEXEC | O_NOFOLLOW | O_NOCTTY);
 	if (fd < 0)
 		return negative_errno();
 	return write_all_once(fd, value);
@@ -1057,7 +1058,7 @@ int sysfs_pci_bus_write(int root_fd, const char *path, const char *value)
 	r = open_beneath(root_fd, "sys/bus/pci", O_PATH | O_DIRECTORY, &bus_fd);
 	if (r < 0)
 		return r;
-	r = open_beneath(bus_fd, path, O_WRONLY, &fd);
+	r = open_beneath(bus_fd, path, O_WRONLY | O_TRUNC, &fd);
 	if (r < 0)
 		return r;
 	return write_all_once(fd, value);

@@ -139,7 +139,7 @@ PlatformDeviceInfo *platform_device_info_array_free(PlatformDeviceInfo *a, size_
  *
  * The device link, driver, iommu_group and numa_node are read as for PCI
  * devices (see sysfs_read_pci_device(); numa_node is usually absent for
- * platform devices, -1). driver_override "(null)" or absent is NULL, otherwise
+ * platform devices, -1). driver_override "(null)", empty or absent is NULL, otherwise
  * it must be a valid name (-EIO).
  *
  * of_node is a symlink like the device link: read with readlinkat() and
