@@ -146,10 +146,10 @@ static int driver_move(int root_fd, const char *address, const DriverMove *move,
 
 rollback:
 	if (roll_back(root_fd, address, from, override, &rollback_reason) >= 0)
-		set_reason(ret_reason, "%s: %s; rolled back, it is on %s again", address,
-			   step ?: strerror(-r), driver_or_none(from));
+		set_reason(ret_reason, "%s; rolled back, it is on %s again", step ?: strerror(-r),
+			   driver_or_none(from));
 	else
-		set_reason(ret_reason, "%s: %s; the rollback to %s failed too: %s", address,
+		set_reason(ret_reason, "%s; the rollback to %s failed too: %s",
 			   step ?: strerror(-r), driver_or_none(from),
 			   rollback_reason ?: "out of memory");
 	return r;
