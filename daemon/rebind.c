@@ -173,7 +173,11 @@ static int rebind_restore_one(Manager *m, Rebind *r, Client *client)
 	int k;
 
 	memcpy(address, r->address, sizeof(address));
-	snprintf(decision, sizeof(decision), "end of claim %" PRIu64, r->claim_id);
+	/* Claim 0: a claim that failed after its devices moved. */
+	if (r->claim_id > 0)
+		snprintf(decision, sizeof(decision), "end of claim %" PRIu64, r->claim_id);
+	else
+		snprintf(decision, sizeof(decision), "claim not made");
 	k = restore_device(m, address, r->group, r->driver, false, &now, &reason);
 	if (k == -EBUSY)
 		return k;
@@ -184,8 +188,7 @@ static int rebind_restore_one(Manager *m, Rebind *r, Client *client)
 			  reason ?: strerror(-k));
 	} else {
 		format_move(detail, sizeof(detail), VFIO_PCI_DRIVER, now);
-		log_info("%s: back on %s after claim %" PRIu64, address, now ?: "(no driver)",
-			 r->claim_id);
+		log_info("%s: back on %s (%s)", address, now ?: "(no driver)", decision);
 		audit_log(AUDIT_RESTORE, client, address, r->claim_id, decision, detail);
 	}
 	rebind_remove(m, r);
