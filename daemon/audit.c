@@ -14,13 +14,17 @@ static const struct {
 	const char *message_id;
 	int priority;
 	const char *what;
+	const char *to; /* "Granted DEVICE to uid=...", "Rebound DEVICE for uid=..." */
 } audit_events[_AUDIT_EVENT_MAX] = {
-    [AUDIT_CLAIM] = {AUDIT_MESSAGE_CLAIM, LOG_INFO, "Granted"},
-    [AUDIT_DENIED] = {AUDIT_MESSAGE_DENIED, LOG_NOTICE, "Denied"},
-    [AUDIT_RELEASE] = {AUDIT_MESSAGE_RELEASE, LOG_INFO, "Released"},
-    [AUDIT_REVOKE] = {AUDIT_MESSAGE_REVOKE, LOG_NOTICE, "Revoked"},
-    [AUDIT_KILL] = {AUDIT_MESSAGE_KILL, LOG_WARNING, "Revoked by force"},
-    [AUDIT_MANAGE_DENIED] = {AUDIT_MESSAGE_MANAGE_DENIED, LOG_NOTICE, "Refused management"},
+    [AUDIT_CLAIM] = {AUDIT_MESSAGE_CLAIM, LOG_INFO, "Granted", "to"},
+    [AUDIT_DENIED] = {AUDIT_MESSAGE_DENIED, LOG_NOTICE, "Denied", "to"},
+    [AUDIT_RELEASE] = {AUDIT_MESSAGE_RELEASE, LOG_INFO, "Released", "to"},
+    [AUDIT_REVOKE] = {AUDIT_MESSAGE_REVOKE, LOG_NOTICE, "Revoked", "to"},
+    [AUDIT_KILL] = {AUDIT_MESSAGE_KILL, LOG_WARNING, "Revoked by force", "to"},
+    [AUDIT_MANAGE_DENIED] = {AUDIT_MESSAGE_MANAGE_DENIED, LOG_NOTICE, "Refused management", "to"},
+    [AUDIT_REBIND] = {AUDIT_MESSAGE_REBIND, LOG_NOTICE, "Rebound", "for"},
+    [AUDIT_RESTORE] = {AUDIT_MESSAGE_RESTORE, LOG_NOTICE, "Restored", "for"},
+    [AUDIT_REBIND_FAILED] = {AUDIT_MESSAGE_REBIND_FAILED, LOG_WARNING, "Failed to rebind", "for"},
 };
 
 char *audit_escape(const char *s, char *buf, size_t size)
@@ -77,17 +81,18 @@ void audit_log(AuditEvent event, const Client *client, const char *device, uint6
 	if (claim_id > 0)
 		snprintf(claim, sizeof(claim), " (claim %" PRIu64 ")", claim_id);
 
-	r = sd_journal_send("MESSAGE=%s %s to uid=%u pid=%d%s: %s%s%s", audit_events[event].what,
-			    dev, client ? (unsigned)client->uid : 0u, client ? (int)client->pid : 0,
-			    claim, dec, detail ? ": " : "", detail ?: "", "MESSAGE_ID=%s",
-			    audit_events[event].message_id, "PRIORITY=%i",
-			    audit_events[event].priority, "DEVICE=%s", dev, "VFIOD_CLAIM=%" PRIu64,
-			    claim_id, "VFIOD_CLIENT_UID=%u", client ? (unsigned)client->uid : 0u,
-			    "VFIOD_CLIENT_PID=%d", client ? (int)client->pid : 0,
-			    "VFIOD_CLIENT_UNIT=%s", unit, "VFIOD_DECISION=%s", dec, NULL);
+	r = sd_journal_send("MESSAGE=%s %s %s uid=%u pid=%d%s: %s%s%s", audit_events[event].what,
+			    dev, audit_events[event].to, client ? (unsigned)client->uid : 0u,
+			    client ? (int)client->pid : 0, claim, dec, detail ? ": " : "",
+			    detail ?: "", "MESSAGE_ID=%s", audit_events[event].message_id,
+			    "PRIORITY=%i", audit_events[event].priority, "DEVICE=%s", dev,
+			    "VFIOD_CLAIM=%" PRIu64, claim_id, "VFIOD_CLIENT_UID=%u",
+			    client ? (unsigned)client->uid : 0u, "VFIOD_CLIENT_PID=%d",
+			    client ? (int)client->pid : 0, "VFIOD_CLIENT_UNIT=%s", unit,
+			    "VFIOD_DECISION=%s", dec, NULL);
 	if (r >= 0 && stderr_is_journal())
 		return;
-	log_full_errno(audit_events[event].priority, 0, "%s %s to %s%s: %s%s%s",
-		       audit_events[event].what, dev, client ? client->label : "?", claim, dec,
-		       detail ? ": " : "", detail ?: "");
+	log_full_errno(audit_events[event].priority, 0, "%s %s %s %s%s: %s%s%s",
+		       audit_events[event].what, dev, audit_events[event].to,
+		       client ? client->label : "?", claim, dec, detail ? ": " : "", detail ?: "");
 }

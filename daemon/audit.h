@@ -26,13 +26,23 @@
 #define AUDIT_MESSAGE_MANAGE_DENIED                                                                \
 	SD_ID128_MAKE_STR(a1, 11, 2e, 00, 61, f9, 49, 5b, b5, 8c, e2, 58, 29, 27, 41, c1)
 
+#define AUDIT_MESSAGE_REBIND                                                                       \
+	SD_ID128_MAKE_STR(e9, bb, 76, 04, ae, 82, 41, 9e, b7, 33, d9, 7c, e3, f1, 1d, 6d)
+#define AUDIT_MESSAGE_RESTORE                                                                      \
+	SD_ID128_MAKE_STR(53, c4, 76, ac, 9b, 54, 40, cc, 83, b4, ba, c2, 3d, f0, 16, fd)
+#define AUDIT_MESSAGE_REBIND_FAILED                                                                \
+	SD_ID128_MAKE_STR(7e, cc, 77, 11, 47, 10, 49, bf, bf, 83, 30, f1, e0, 07, 8a, 3e)
+
 typedef enum AuditEvent {
 	AUDIT_CLAIM,	     /* a device was granted (one entry per device of a claim) */
 	AUDIT_DENIED,	     /* a claim was refused by the policy or by polkit */
 	AUDIT_RELEASE,	     /* a claim ended: released, or its client went away */
 	AUDIT_REVOKE,	     /* vfiod asks for a claim back, or ends it (unbind, hot-unplug) */
 	AUDIT_KILL,	     /* a holder kept a revoked claim past its grace period: killed */
-	AUDIT_MANAGE_DENIED, /* Reload refused */
+	AUDIT_MANAGE_DENIED, /* Reload, Bind or Unbind refused */
+	AUDIT_REBIND,	     /* a device moved to vfio-pci (for a claim, or Bind) */
+	AUDIT_RESTORE,	     /* a device moved off vfio-pci (after a claim, or Unbind) */
+	AUDIT_REBIND_FAILED, /* a move failed (and was rolled back, or says why not) */
 	_AUDIT_EVENT_MAX,
 } AuditEvent;
 

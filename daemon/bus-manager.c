@@ -10,6 +10,7 @@
 #include "config.h"
 #include "log.h"
 #include "polkit.h"
+#include "rebind.h"
 
 static int read_claim_options(sd_bus_message *msg, DmaMode *ret_mode, bool *ret_interactive,
 			      sd_bus_error *error)
@@ -231,7 +232,7 @@ static int method_claim(sd_bus_message *msg, void *userdata, sd_bus_error *error
 }
 
 /*
- * Whether the sender of msg may manage vfiod (Reload): 0 when it may, 1 when
+ * Whether the sender of msg may manage vfiod (Reload, Bind, Unbind): 0 when it may, 1 when
  * polkit was asked (then run() is called with msg once it said yes, and msg
  * is answered), else a D-Bus error. The identity is the kernel's
  * (SO_PEERCRED, or the bus daemon's credentials): uid 0 may; on the system
@@ -304,6 +305,61 @@ static int method_reload(sd_bus_message *msg, void *userdata, sd_bus_error *erro
 	return reload(msg, m, error);
 }
 
+/* Bind() and Unbind(): authorized already; the argument is read here, also after polkit. */
+typedef int (*RebindFunction)(Manager *m, Client *client, const char *address, char **ret_driver,
+			      sd_bus_error *error);
+
+static int rebind_reply(sd_bus_message *msg, Manager *m, RebindFunction move, sd_bus_error *error)
+{
+	_cleanup_free_ char *driver = NULL;
+	const char *address;
+	Client *client;
+	int r;
+
+	r = sd_bus_message_rewind(msg, true);
+	if (r >= 0)
+		r = sd_bus_message_read(msg, "s", &address);
+	if (r < 0)
+		return r;
+	r = client_from_message(m, msg, &client, error);
+	if (r < 0)
+		return r;
+	r = move(m, client, address, &driver, error);
+	if (r < 0)
+		return r;
+	return sd_bus_reply_method_return(msg, "s", driver);
+}
+
+static int bind_device(sd_bus_message *msg, Manager *m, sd_bus_error *error)
+{
+	return rebind_reply(msg, m, rebind_bind, error);
+}
+
+static int unbind_device(sd_bus_message *msg, Manager *m, sd_bus_error *error)
+{
+	return rebind_reply(msg, m, rebind_unbind, error);
+}
+
+static int method_bind(sd_bus_message *msg, void *userdata, sd_bus_error *error)
+{
+	int r;
+
+	r = authorize_manage(userdata, msg, "driver bind", bind_device, error);
+	if (r != 0)
+		return r;
+	return bind_device(msg, userdata, error);
+}
+
+static int method_unbind(sd_bus_message *msg, void *userdata, sd_bus_error *error)
+{
+	int r;
+
+	r = authorize_manage(userdata, msg, "driver unbind", unbind_device, error);
+	if (r != 0)
+		return r;
+	return unbind_device(msg, userdata, error);
+}
+
 static int property_get_version(sd_bus *bus, const char *path, const char *interface,
 				const char *property, sd_bus_message *reply, void *userdata,
 				sd_bus_error *error)
@@ -311,7 +367,10 @@ static int property_get_version(sd_bus *bus, const char *path, const char *inter
 	return sd_bus_message_append(reply, "s", VFIOD_VERSION);
 }
 
-/* Claim and Reload authorize themselves (claim_new(), authorize_manage()), hence UNPRIVILEGED. */
+/*
+ * Claim, Reload, Bind and Unbind authorize themselves (claim_new(), authorize_manage()), hence
+ * UNPRIVILEGED.
+ */
 const sd_bus_vtable bus_manager_vtable[] = {
     SD_BUS_VTABLE_START(0),
     SD_BUS_PROPERTY("Version", "s", property_get_version, 0, SD_BUS_VTABLE_PROPERTY_CONST),
@@ -319,6 +378,10 @@ const sd_bus_vtable bus_manager_vtable[] = {
 			    SD_BUS_RESULT("o", claim, "a(sh)", device_fds, "a{sv}", dma),
 			    method_claim, SD_BUS_VTABLE_UNPRIVILEGED),
     SD_BUS_METHOD("Reload", "", "", method_reload, SD_BUS_VTABLE_UNPRIVILEGED),
+    SD_BUS_METHOD_WITH_ARGS("Bind", SD_BUS_ARGS("s", device), SD_BUS_RESULT("s", previous_driver),
+			    method_bind, SD_BUS_VTABLE_UNPRIVILEGED),
+    SD_BUS_METHOD_WITH_ARGS("Unbind", SD_BUS_ARGS("s", device), SD_BUS_RESULT("s", driver),
+			    method_unbind, SD_BUS_VTABLE_UNPRIVILEGED),
     SD_BUS_VTABLE_END,
 };
 

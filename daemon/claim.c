@@ -19,6 +19,7 @@
 #include "device-vfio.h"
 #include "group.h"
 #include "log.h"
+#include "rebind.h"
 #include "sysfs.h"
 #include "vfio-device.h"
 
@@ -120,6 +121,8 @@ Claim *claim_free(Claim *c)
 		manager_notify_status(c->manager);
 		bus_notify_holder_changed(c->manager, c);
 	}
+	/* Scrubbed, unlisted and its fds closed: the devices may go back to their drivers. */
+	rebind_restore_claim(c);
 	free(c->devices);
 	free(c->groups);
 	free(c->path);
@@ -206,10 +209,23 @@ static int claim_check_device(Client *client, const char *address, ClaimAuth *au
 		return sd_bus_error_setf(error, VFIOD_ERROR_FAILED, "Cannot read %s from sysfs: %s",
 					 address, strerror(-r));
 
-	if (!driver_is_vfio_pci(info.driver)) {
+	PolicySubject subject;
+	PolicyDevice device = {
+	    .type = POLICY_DEVICE_PCI,
+	    .address = info.address,
+	    .vendor_id = info.vendor_id,
+	    .device_id = info.device_id,
+	    .class_code = info.class_code,
+	    .iommu_group = info.iommu_group,
+	};
+	client_policy_subject(client, &subject);
+	rule = m->policy ? policy_find_rule(m->policy, &subject, &device) : NULL;
+
+	/* With MayRebind=yes rebind_for_claim() moves it to vfio-pci later. */
+	if (!driver_is_vfio_pci(info.driver) && !(rule && rule->may_rebind)) {
 		r = sd_bus_error_setf(error, VFIOD_ERROR_NOT_VFIO_DEVICE,
 				      "%s is %s%s, not to vfio-pci; an administrator must bind it "
-				      "to vfio-pci first.",
+				      "to vfio-pci first (or allow MayRebind= in its rule).",
 				      address,
 				      info.driver ? "bound to " : "not bound to any driver",
 				      info.driver ? info.driver : "");
@@ -220,22 +236,6 @@ static int claim_check_device(Client *client, const char *address, ClaimAuth *au
 				      "%s is in no IOMMU group (is the IOMMU enabled?).", address);
 		goto out;
 	}
-
-	PolicySubject subject = {
-	    .uid = client->uid,
-	    .gid = client->gid,
-	    .supplementary_gids = client->supplementary_gids,
-	    .n_supplementary_gids = client->n_supplementary_gids,
-	};
-	PolicyDevice device = {
-	    .type = POLICY_DEVICE_PCI,
-	    .address = info.address,
-	    .vendor_id = info.vendor_id,
-	    .device_id = info.device_id,
-	    .class_code = info.class_code,
-	    .iommu_group = info.iommu_group,
-	};
-	rule = m->policy ? policy_find_rule(m->policy, &subject, &device) : NULL;
 	if (!rule && auth && strv_contains(auth->polkit_granted, info.address)) {
 		grant->dma_modes &= DMA_MODES_ALL;
 		if (POLICY_DEFAULT_DMA_QUOTA < grant->dma_quota)
@@ -438,6 +438,9 @@ int claim_new_full(Client *client, char **addresses, DmaMode requested_mode, Cla
 	c->dma_quota = grant.dma_quota;
 	c->revoke_grace_usec = grant.revoke_grace_usec;
 	c->revoke_force = grant.revoke_force;
+	r = rebind_for_claim(c, client, infos, n, error);
+	if (r < 0)
+		goto finish;
 	for (size_t i = 0; i < n; i++) {
 		r = claim_check_group(m, infos[i].iommu_group, error);
 		if (r < 0)

@@ -55,6 +55,16 @@ Client *client_free(Client *c)
 }
 DEFINE_TRIVIAL_CLEANUP_FUNC(Client *, client_free)
 
+void client_policy_subject(const Client *c, PolicySubject *ret)
+{
+	*ret = (PolicySubject){
+	    .uid = c->uid,
+	    .gid = c->gid,
+	    .supplementary_gids = c->supplementary_gids,
+	    .n_supplementary_gids = c->n_supplementary_gids,
+	};
+}
+
 static int client_alloc(Manager *m, ClientTransport transport, Client **ret)
 {
 	Client *c;

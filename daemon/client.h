@@ -67,5 +67,8 @@ int client_new_peer(Manager *m, int fd, Client **ret);
  */
 int client_from_message(Manager *m, sd_bus_message *msg, Client **ret, sd_bus_error *error);
 
+/* The client as the policy sees it (policy_find_rule()); borrows c's group list. */
+void client_policy_subject(const Client *c, PolicySubject *ret);
+
 /* Releases every claim of the client and frees it. */
 Client *client_free(Client *c);

@@ -392,22 +392,28 @@ int device_registry_update(Manager *m, const char *name, Device **ret, Device **
 	return r < 0 ? r : DEVICE_ADDED;
 }
 
-bool device_is_managed(const Device *d)
+void device_policy_device(const Device *d, PolicyDevice *ret)
 {
-	PolicyDevice pd = {
+	*ret = (PolicyDevice){
 	    .address = device_name(d),
 	    .iommu_group = device_iommu_group(d),
 	};
-
 	if (d->id.kind == DEVICE_PCI) {
-		pd.type = POLICY_DEVICE_PCI;
-		pd.vendor_id = d->id.pci.vendor_id;
-		pd.device_id = d->id.pci.device_id;
-		pd.class_code = d->id.pci.class_code;
+		ret->type = POLICY_DEVICE_PCI;
+		ret->vendor_id = d->id.pci.vendor_id;
+		ret->device_id = d->id.pci.device_id;
+		ret->class_code = d->id.pci.class_code;
 	} else {
-		pd.type = POLICY_DEVICE_PLATFORM;
-		pd.compatible = d->id.platform.compatible;
+		ret->type = POLICY_DEVICE_PLATFORM;
+		ret->compatible = d->id.platform.compatible;
 	}
+}
+
+bool device_is_managed(const Device *d)
+{
+	PolicyDevice pd;
+
+	device_policy_device(d, &pd);
 	return d->manager->policy && policy_manages_device(d->manager->policy, &pd);
 }
 

@@ -106,6 +106,9 @@ int device_registry_update(Manager *m, const char *name, Device **ret, Device **
 
 Device *device_free(Device *d);
 
+/* The device as the policy sees it; borrows d's strings. */
+void device_policy_device(const Device *d, PolicyDevice *ret);
+
 /* Whether the policy lets vfiod open this device's IOMMU group ([Manage] in vfiod.conf(5)). */
 bool device_is_managed(const Device *d);
 

@@ -23,6 +23,7 @@
 #include "group.h"
 #include "idle-exit.h"
 #include "log.h"
+#include "rebind.h"
 #include "sysfs.h"
 
 int manager_new(const char *root, Manager **ret)
@@ -68,6 +69,7 @@ Manager *manager_free(Manager *m)
 	/* Releasing every claim scrubs the devices before the daemon goes. */
 	while ((c = m->clients))
 		client_free(c);
+	rebind_registry_free(m);
 	m->idle_exit = idle_exit_free(m->idle_exit);
 	m->listen_source = sd_event_source_unref(m->listen_source);
 	safe_close(m->listen_fd);

@@ -19,6 +19,7 @@ typedef struct Claim Claim;
 typedef struct Device Device;
 typedef struct IommuGroup IommuGroup;
 typedef struct IdleExit IdleExit;
+typedef struct RebindRegistry RebindRegistry;
 
 /* Caps on what clients can make the daemon allocate. */
 #define MANAGER_MAX_CLIENTS 1024u
@@ -60,6 +61,8 @@ typedef struct Manager {
 	char *devtree_error;		   /* why it could not be read */
 	/* Exit when idle (idle-exit.c, --exit-idle-time); NULL: never. */
 	IdleExit *idle_exit;
+	/* Devices vfiod moved to vfio-pci and the drivers they had (rebind.c); NULL: none yet. */
+	RebindRegistry *rebinds;
 	/* Asynchronous work in flight (polkit checks ...): no idle exit while > 0. */
 	unsigned n_pending_work;
 } Manager;

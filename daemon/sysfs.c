@@ -463,6 +463,24 @@ static int read_pci_device_at(int devices_fd, int bus_fd, const char *address, P
 	return 0;
 }
 
+/* Opens sys/bus/pci/devices and sys/devices; -ENODEV when either is missing. */
+static int open_pci_bus_devices(int root_fd, int *ret_bus_fd, int *ret_devices_fd)
+{
+	_cleanup_close_ int bus_fd = -EBADF;
+	int r;
+
+	r = open_beneath(root_fd, PCI_BUS_DEVICES_PATH, O_PATH | O_DIRECTORY, &bus_fd);
+	if (r == -ENOENT)
+		return -ENODEV;
+	if (r < 0)
+		return r;
+	r = open_sys_devices(root_fd, ret_devices_fd);
+	if (r < 0)
+		return r;
+	*ret_bus_fd = TAKE_FD(bus_fd);
+	return 0;
+}
+
 int sysfs_read_pci_device(int root_fd, const char *address, PciDeviceInfo *ret)
 {
 	_cleanup_close_ int bus_fd = -EBADF, devices_fd = -EBADF;
@@ -470,13 +488,7 @@ int sysfs_read_pci_device(int root_fd, const char *address, PciDeviceInfo *ret)
 
 	if (!pci_address_is_valid(address))
 		return -EINVAL;
-
-	r = open_beneath(root_fd, PCI_BUS_DEVICES_PATH, O_PATH | O_DIRECTORY, &bus_fd);
-	if (r == -ENOENT)
-		return -ENODEV;
-	if (r < 0)
-		return r;
-	r = open_sys_devices(root_fd, &devices_fd);
+	r = open_pci_bus_devices(root_fd, &bus_fd, &devices_fd);
 	if (r < 0)
 		return r;
 	return read_pci_device_at(devices_fd, bus_fd, address, ret);
@@ -839,7 +851,7 @@ static int read_driver_override(int dev_fd, char **ret)
 	int r;
 
 	r = read_attr(dev_fd, "driver_override", buf, sizeof(buf));
-	if (r == -ENOENT || (r == 0 && streq(buf, "(null)"))) {
+	if (r == -ENOENT || (r == 0 && (streq(buf, "(null)") || buf[0] == '\0'))) {
 		*ret = NULL;
 		return 0;
 	}
@@ -971,4 +983,83 @@ int sysfs_enumerate_platform(int root_fd, PlatformDeviceInfo **ret, size_t *ret_
 	*ret = devices;
 	*ret_n = k;
 	return 0;
+}
+
+/* Opens (O_PATH) the directory of PCI device `address` (valid). */
+static int open_pci_device(int root_fd, const char *address, int *ret_fd)
+{
+	_cleanup_close_ int bus_fd = -EBADF, devices_fd = -EBADF;
+	int r;
+
+	r = open_pci_bus_devices(root_fd, &bus_fd, &devices_fd);
+	if (r < 0)
+		return r;
+	return open_device_link(devices_fd, bus_fd, PCI_BUS_DEVICES_PATH, address, ret_fd);
+}
+
+int sysfs_pci_read_binding(int root_fd, const char *address, char **ret_driver, char **ret_override)
+{
+	_cleanup_close_ int dev_fd = -EBADF;
+	_cleanup_free_ char *driver = NULL, *override = NULL;
+	int r;
+
+	if (!pci_address_is_valid(address))
+		return -EINVAL;
+	r = open_pci_device(root_fd, address, &dev_fd);
+	if (r < 0)
+		return r;
+	r = read_link_basename(dev_fd, "driver", &driver);
+	if (r < 0)
+		return r;
+	r = read_driver_override(dev_fd, &override);
+	if (r < 0)
+		return r;
+	*ret_driver = TAKE_PTR(driver);
+	*ret_override = TAKE_PTR(override);
+	return 0;
+}
+
+/* One write(2) of the whole value: sysfs stores an attribute per write. */
+static int write_all_once(int fd, const char *value)
+{
+	size_t n = strlen(value);
+	ssize_t k;
+
+	do
+		k = write(fd, value, n);
+	while (k < 0 && errno == EINTR);
+	if (k < 0)
+		return negative_errno();
+	return (size_t)k == n ? 0 : -EIO;
+}
+
+int sysfs_pci_write_attr(int root_fd, const char *address, const char *attr, const char *value)
+{
+	_cleanup_close_ int dev_fd = -EBADF, fd = -EBADF;
+	int r;
+
+	if (!pci_address_is_valid(address) || !sysfs_name_is_valid(attr))
+		return -EINVAL;
+	r = open_pci_device(root_fd, address, &dev_fd);
+	if (r < 0)
+		return r;
+	/* O_TRUNC changes nothing in sysfs, and keeps a fixture file to the value written. */
+	fd = openat(dev_fd, attr, O_WRONLY | O_TRUNC | O_CLOEXEC | O_NOFOLLOW | O_NOCTTY);
+	if (fd < 0)
+		return negative_errno();
+	return write_all_once(fd, value);
+}
+
+int sysfs_pci_bus_write(int root_fd, const char *path, const char *value)
+{
+	_cleanup_close_ int bus_fd = -EBADF, fd = -EBADF;
+	int r;
+
+	r = open_beneath(root_fd, "sys/bus/pci", O_PATH | O_DIRECTORY, &bus_fd);
+	if (r < 0)
+		return r;
+	r = open_beneath(bus_fd, path, O_WRONLY | O_TRUNC, &fd);
+	if (r < 0)
+		return r;
+	return write_all_once(fd, value);
 }

@@ -139,7 +139,7 @@ PlatformDeviceInfo *platform_device_info_array_free(PlatformDeviceInfo *a, size_
  *
  * The device link, driver, iommu_group and numa_node are read as for PCI
  * devices (see sysfs_read_pci_device(); numa_node is usually absent for
- * platform devices, -1). driver_override "(null)" or absent is NULL, otherwise
+ * platform devices, -1). driver_override "(null)", empty or absent is NULL, otherwise
  * it must be a valid name (-EIO).
  *
  * of_node is a symlink like the device link: read with readlinkat() and
@@ -167,3 +167,30 @@ int sysfs_read_platform_device(int root_fd, const char *name, PlatformDeviceInfo
  * sys/bus/platform/devices has no devices.
  */
 int sysfs_enumerate_platform(int root_fd, PlatformDeviceInfo **ret, size_t *ret_n);
+
+/*
+ * Writing the driver-binding files of a PCI device, all under root_fd with the
+ * same rules as the readers above (device links resolved lexically, nothing
+ * followed out of the root). Each write is one write(2) of the whole value,
+ * which is how sysfs wants it; a short write is -EIO. These writes are
+ * synchronous: unbinding and probing run the drivers' remove and probe in the
+ * kernel before write(2) returns.
+ */
+
+/*
+ * The driver bound to PCI device `address` (*ret_driver NULL when unbound)
+ * and its driver_override (*ret_override NULL when unset or absent). Returns 0,
+ * -EINVAL for an address that is not canonical, -ENODEV when there is no such
+ * device, -EIO for a malformed link or value; both are written only on success.
+ */
+int sysfs_pci_read_binding(int root_fd, const char *address, char **ret_driver,
+			   char **ret_override);
+
+/* Writes value to attribute `attr` (driver_override, ...) of PCI device `address`. */
+int sysfs_pci_write_attr(int root_fd, const char *address, const char *attr, const char *value);
+
+/*
+ * Writes value to `path` under sys/bus/pci (e.g. "drivers_probe",
+ * "drivers/e1000e/unbind"): plain components only, no symlink followed.
+ */
+int sysfs_pci_bus_write(int root_fd, const char *path, const char *value);

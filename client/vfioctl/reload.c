@@ -30,7 +30,6 @@ int cmd_reload(const struct vfioctl *ctx, int argc, char **argv)
 	};
 	_cleanup_(sd_bus_error_free) sd_bus_error e = SD_BUS_ERROR_NULL;
 	_cleanup_(sd_bus_flush_close_unrefp) sd_bus *bus = NULL;
-	const char *address = ctx->address;
 	int c, r;
 
 	while ((c = getopt_long(argc, argv, "h", options, NULL)) != -1)
@@ -47,23 +46,9 @@ int cmd_reload(const struct vfioctl *ctx, int argc, char **argv)
 			"vfioctl: reload takes no arguments. Try 'vfioctl reload --help'.\n");
 		return 1;
 	}
-	if (!address) {
-		address = secure_getenv("VFIOD_ADDRESS");
-		if (!address || !*address)
-			address = VFIOC_DEFAULT_ADDRESS;
-	}
-
-	/* A peer-to-peer connection, as libvfioc makes; identity is SO_PEERCRED's. */
-	r = sd_bus_new(&bus);
-	if (r >= 0)
-		r = sd_bus_set_address(bus, address);
-	if (r >= 0)
-		r = sd_bus_start(bus);
-	if (r < 0) {
-		fprintf(stderr, "vfioctl: cannot connect to vfiod at %s: %s\n", address,
-			strerror(-r));
+	r = vfioctl_connect_manager(ctx, &bus);
+	if (r < 0)
 		return 1;
-	}
 	r = sd_bus_call_method(bus, NULL, "/io/vfiod/Broker1", "io.vfiod.Broker1.Manager", "Reload",
 			       &e, NULL, "");
 	if (r < 0) {

@@ -2,6 +2,7 @@
 #pragma once
 
 #include <stdbool.h>
+#include <systemd/sd-bus.h>
 
 #include "vfioc.h"
 
@@ -36,6 +37,13 @@ int read_command_options(int argc, char **argv, const char *usage, bool *ret_jso
 int vfioctl_connect(const struct vfioctl *ctx, struct vfioc_client **ret);
 /* Prints "vfioctl: WHAT: <the client's last error>" and returns EXIT_READ_FAILED. */
 int vfioctl_call_failed(const struct vfioc_client *client, int r, const char *what);
+
+/* Driver rebinding for admins (bind.c): Manager.Bind() / Manager.Unbind() per DEVICE. */
+int cmd_bind(const struct vfioctl *ctx, int argc, char **argv);
+int cmd_unbind(const struct vfioctl *ctx, int argc, char **argv);
+
+/* A peer connection to vfiod for the admin commands; prints why it failed. */
+int vfioctl_connect_manager(const struct vfioctl *ctx, sd_bus **ret);
 
 /* "00:03.0" and upper-case hex made canonical; anything else copied as it is. NULL: no memory. */
 char *canonical_device(const char *s);
