@@ -1,14 +1,14 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * datapath-bench RAW_BDF VFIOD_BDF (as root, in the VM): the data path through
- * fds opened with raw ioctls (RAW_BDF) against fds from a vfiod claim
- * (VFIOD_BDF), two edu devices side by side: MMIO reads and writes through
+ * datapath-bench BDF (as root, in the VM): the data path of one edu device
+ * through fds opened with raw ioctls against fds from a vfiod claim: MMIO reads and writes through
  * the mmap of BAR0, and the interrupt round trip (edu's raise-IRQ register
  * written -> eventfd readable) for INTx and MSI. The daemon is not on this
- * path, so the ratio should be 1.00 within noise. The two sides alternate in
- * short blocks.
+ * path, so the ratio should be 1.00 within noise. The two sides take turns
+ * (ROUNDS each, in ABBA order) on the same device, pinned to CPU 0.
  */
 #include <errno.h>
+#include <sched.h>
 #include <linux/pci_regs.h>
 #include <linux/vfio.h>
 #include <poll.h>
@@ -32,6 +32,7 @@
 #define MMIO_BLOCKS	   60u	 /* per side and direction */
 #define MMIO_PER_BLOCK	   2000u /* accesses timed together: one is below the clock's resolution */
 #define IRQ_WAIT_MS	   2000
+#define ROUNDS		   4u /* per side, alternating: vfiod raw raw vfiod ... */
 
 /* One side of the comparison: its BAR0 mapping, device fd and current IRQ eventfd. */
 typedef struct Side {
@@ -181,83 +182,87 @@ static int open_vfiod(Side *s, struct vfioc_client *client, const char *bdf)
 	return 0;
 }
 
+/* One round of one side: open it, measure MMIO and both IRQ kinds, close it. */
+static int run_round(Side *s, struct vfioc_client *client, const char *bdf, unsigned n_irq,
+		     Samples *reads, Samples *writes, Samples irq_us[2])
+{
+	static const uint32_t irq_index[2] = {VFIO_PCI_INTX_IRQ_INDEX, VFIO_PCI_MSI_IRQ_INDEX};
+	int r;
+
+	r = client ? open_vfiod(s, client, bdf) : open_raw(s, bdf);
+	if (r < 0) {
+		fprintf(stderr, "datapath-bench: %s: open: %s (%s)\n", s->name, strerror(-r),
+			client ? vfioc_client_last_error(client) ?: "-" : "-");
+		return r;
+	}
+	if (edu_read(s->bar0, EDU_ID) != 0x010000ed) {
+		fprintf(stderr, "datapath-bench: BAR0 does not look like edu\n");
+		return -EIO;
+	}
+	r = enable_bus_master(s->device_fd);
+	for (unsigned b = 0; r >= 0 && b < MMIO_BLOCKS / ROUNDS; b++) {
+		mmio_block(s, false, reads);
+		mmio_block(s, true, writes);
+	}
+	for (unsigned q = 0; r >= 0 && q < 2; q++) {
+		r = side_set_irq(s, irq_index[q]);
+		for (unsigned i = 0; r >= 0 && i < n_irq; i++)
+			r = irq_round_trip(s, irq_index[q], &irq_us[q]);
+	}
+	if (r < 0)
+		fprintf(stderr, "datapath-bench: %s: %s\n", s->name, strerror(-r));
+	munmap((void *)s->bar0, EDU_BAR0_SIZE);
+	if (client) {
+		(void)vfioc_claim_release(s->claim);
+		s->claim = NULL;
+	} else
+		raw_device_close(&s->raw);
+	s->irq_fd = -EBADF;
+	return r;
+}
+
 int main(int argc, char **argv)
 {
-	static const struct {
-		uint32_t index;
-		const char *name;
-	} irqs[] = {{VFIO_PCI_INTX_IRQ_INDEX, "INTx round trip"},
-		    {VFIO_PCI_MSI_IRQ_INDEX, "MSI round trip"}};
-	Side sides[2] = {{.name = "vfiod", .irq_fd = -EBADF}, {.name = "raw", .irq_fd = -EBADF}};
-	Samples reads[2] = {0}, writes[2] = {0};
+	Side sides[2] = {
+	    {.name = "vfiod", .irq_fd = -EBADF},
+	    {.name = "raw", .irq_fd = -EBADF, .raw = {-EBADF, -EBADF, -EBADF, -EBADF}},
+	};
+	Samples reads[2] = {0}, writes[2] = {0}, irqs[2][2] = {{{0}}};
 	struct vfioc_client *client = NULL;
+	cpu_set_t cpu0;
+	const char *bdf;
 	unsigned n;
 	BenchArgs a;
 	int r;
 
-	if (bench_args_parse(argc, argv, 2, "RAW_BDF VFIOD_BDF", &a) < 0)
+	if (bench_args_parse(argc, argv, 1, "BDF", &a) < 0)
 		return 2;
+	bdf = a.rest[0];
 	n = a.iterations ?: DEFAULT_ITERATIONS;
+	/* One CPU: the eventfd wake-up then costs the same whoever opened the device. */
+	CPU_ZERO(&cpu0);
+	CPU_SET(0, &cpu0);
+	(void)sched_setaffinity(0, sizeof(cpu0), &cpu0);
 	r = vfioc_connect(NULL, &client);
-	if (r < 0 || (r = open_vfiod(&sides[0], client, a.rest[1])) < 0 ||
-	    (r = open_raw(&sides[1], a.rest[0])) < 0) {
-		fprintf(stderr, "datapath-bench: setup: %s (%s)\n", strerror(-r),
-			client ? vfioc_client_last_error(client) ?: "-" : "-");
+	if (r < 0) {
+		fprintf(stderr, "datapath-bench: connect: %s\n", strerror(-r));
 		return 1;
 	}
-	if (edu_read(sides[0].bar0, EDU_ID) != 0x010000ed ||
-	    edu_read(sides[1].bar0, EDU_ID) != 0x010000ed) {
-		fprintf(stderr, "datapath-bench: BAR0 does not look like edu\n");
-		return 1;
-	}
-	for (unsigned k = 0; k < 2; k++) {
-		r = enable_bus_master(sides[k].device_fd);
-		if (r < 0) {
-			fprintf(stderr, "datapath-bench: %s: bus master: %s\n", sides[k].name,
-				strerror(-r));
+	for (unsigned round = 0; round < 2 * ROUNDS; round++) {
+		unsigned k = (round + round / 2) % 2; /* vfiod raw raw vfiod vfiod raw ... */
+
+		r = run_round(&sides[k], k == 0 ? client : NULL, bdf, n / ROUNDS, &reads[k],
+			      &writes[k], irqs[k]);
+		if (r < 0)
 			return 1;
-		}
 	}
-
-	for (unsigned b = 0; b < MMIO_BLOCKS; b++)
-		for (unsigned k = 0; k < 2; k++) {
-			Side *s = &sides[(b + k) % 2];
-			unsigned i = (unsigned)(s - sides);
-
-			mmio_block(s, false, &reads[i]);
-			mmio_block(s, true, &writes[i]);
-		}
 	emit(a.json, "MMIO read (BAR0 mmap)", "ns", &reads[0], &reads[1],
 	     "mean of 2000 reads of the id register, per block");
 	emit(a.json, "MMIO write (BAR0 mmap)", "ns", &writes[0], &writes[1],
 	     "mean of 2000 writes of the liveness register, per block");
-
-	for (size_t q = 0; q < ELEMENTSOF(irqs); q++) {
-		Samples us[2] = {0};
-
-		for (unsigned k = 0; k < 2; k++) {
-			r = side_set_irq(&sides[k], irqs[q].index);
-			if (r < 0) {
-				fprintf(stderr, "datapath-bench: %s: %s: %s\n", sides[k].name,
-					irqs[q].name, strerror(-r));
-				return 1;
-			}
-		}
-		for (unsigned i = 0; i < n; i++)
-			for (unsigned k = 0; k < 2; k++) {
-				unsigned side = (i + k) % 2;
-
-				r = irq_round_trip(&sides[side], irqs[q].index, &us[side]);
-				if (r < 0)
-					return 1;
-			}
-		emit(a.json, irqs[q].name, "us", &us[0], &us[1],
-		     "edu raise-IRQ register written -> eventfd readable (poll)");
-		samples_clear(&us[0]);
-		samples_clear(&us[1]);
-	}
-	vfioc_claim_release(sides[0].claim);
+	emit(a.json, "INTx round trip", "us", &irqs[0][0], &irqs[1][0],
+	     "edu raise-IRQ register written -> eventfd readable (poll)");
+	emit(a.json, "MSI round trip", "us", &irqs[0][1], &irqs[1][1], NULL);
 	vfioc_client_free(client);
-	raw_device_close(&sides[1].raw);
 	return 0;
 }
