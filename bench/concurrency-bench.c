@@ -403,36 +403,37 @@ static sd_bus *system_bus_connect(const char *address)
 static void report(Bench *b, FILE *f, double connect_ms, uint64_t nofile)
 {
 	Samples paced = {0};
+	char item[48];
 	double quiet, during, secs = SATURATED_MS / 1000.0;
 	char note[400];
 
+	snprintf(item, sizeof(item), "5 concurrency, NOFILE %llu", (unsigned long long)nofile);
 	for (size_t i = 0; i < b->n_paced; i++)
 		(void)samples_add(&paced, b->paced[i].latency);
 	snprintf(note, sizeof(note), "%u connections opened one after another; daemon NOFILE %llu",
 		 b->n_conns, (unsigned long long)nofile);
-	figure_emit(f, "5 concurrency", "open 1,000 connections", "ms", connect_ms, NAN, NULL,
-		    note);
+	figure_emit(f, item, "open 1,000 connections", "ms", connect_ms, NAN, NULL, note);
 	snprintf(note, sizeof(note), "%u connections, one GetAll in flight each: %.0f reads/s",
 		 b->n_conns, b->saturated_done / secs);
-	figure_emit(f, "5 concurrency", "reads, saturated, p50", "ms",
+	figure_emit(f, item, "reads, saturated, p50", "ms",
 		    samples_quantile(&b->saturated, 0.5) / 1000, NAN, NULL, note);
-	figure_emit(f, "5 concurrency", "reads, saturated, p99", "ms",
+	figure_emit(f, item, "reads, saturated, p99", "ms",
 		    samples_quantile(&b->saturated, 0.99) / 1000, NAN, NULL, NULL);
 	snprintf(note, sizeof(note),
 		 "%u readers, one GetAll per %u ms each (%zu reads); %u claimers",
 		 b->n_conns - N_CLAIMERS, PACE_MS, b->n_paced, N_CLAIMERS);
-	figure_emit(f, "5 concurrency", "reads while others claim, p50", "ms",
+	figure_emit(f, item, "reads while others claim, p50", "ms",
 		    samples_quantile(&paced, 0.5) / 1000, NAN, NULL, note);
-	figure_emit(f, "5 concurrency", "reads while others claim, p99", "ms",
+	figure_emit(f, item, "reads while others claim, p99", "ms",
 		    samples_quantile(&paced, 0.99) / 1000, NAN, "vfiod < 20", NULL);
 	snprintf(note, sizeof(note),
 		 "%u attempts, %u refused at the group open (fixture), %u granted",
 		 b->claims_refused + b->claims_granted, b->claims_refused, b->claims_granted);
-	figure_emit(f, "5 concurrency", "claim attempts, p50", "ms",
-		    samples_quantile(&b->claims, 0.5) / 1000, NAN, NULL, note);
-	figure_emit(f, "5 concurrency", "claim attempts, p99", "ms",
-		    samples_quantile(&b->claims, 0.99) / 1000, NAN, NULL, NULL);
-	figure_emit(f, "5 concurrency", "errors", "count", b->errors, NAN, "vfiod <= 0",
+	figure_emit(f, item, "claim attempts, p50", "ms", samples_quantile(&b->claims, 0.5) / 1000,
+		    NAN, NULL, note);
+	figure_emit(f, item, "claim attempts, p99", "ms", samples_quantile(&b->claims, 0.99) / 1000,
+		    NAN, NULL, NULL);
+	figure_emit(f, item, "errors", "count", b->errors, NAN, "vfiod <= 0",
 		    b->first_error[0] ? b->first_error : NULL);
 	quiet = worst_in(b, b->paced_start + QUIET_FROM_MS * 1000.0,
 			 b->paced_start + SLOW_AT_MS * 1000.0);
@@ -441,8 +442,8 @@ static void report(Bench *b, FILE *f, double connect_ms, uint64_t nofile)
 		 "claim on the system bus waiting %u ms for a fake polkit (answered after %.0f ms: "
 		 "%s); baseline: worst read of the quiet window before",
 		 POLKIT_DELAY_MS, (b->slow_done - b->slow_sent) / 1000, b->slow_result);
-	figure_emit(f, "5 concurrency", "worst read delay during a slow polkit check", "ms",
-		    during / 1000, quiet / 1000, "vfiod < 10", note);
+	figure_emit(f, item, "worst read delay during a slow polkit check", "ms", during / 1000,
+		    quiet / 1000, "vfiod < 10", note);
 	samples_clear(&paced);
 }
 
