@@ -8,6 +8,7 @@
 #	SOURCE_DIR BUILD_DIR       source and build trees (same paths as on the host)
 #	VM_MODE               tests | demo | shell
 #	VM_TESTS              tests mode: names of tests/vm/guest/NAME.sh to run
+#	VM_GUEST_DIR          tests mode: where NAME.sh are (default tests/vm/guest)
 #	VM_TEST_TIMEOUT       tests mode: seconds per test
 # then sets up the guest, binds the devices to the plan in lib.sh, runs the
 # mode and powers off.
@@ -243,7 +244,7 @@ cleanup() {
 # run_test NAME: run tests/vm/guest/NAME.sh, write NAME.log and NAME.status.
 run_test() {
 	local name=$1 file log status start kstart rc result reason=""
-	file=$SOURCE_DIR/tests/vm/guest/$name.sh
+	file=${VM_GUEST_DIR:-$SOURCE_DIR/tests/vm/guest}/$name.sh
 	log=$RESULTS/$name.log
 	status=$RESULTS/$name.status
 

@@ -14,6 +14,8 @@
 #   --timeout SEC    whole run (default: $VFIOD_VM_TIMEOUT or 720)
 #   --test-timeout SEC   per guest test (default 120)
 #   --quiet          do not print the per-test summary
+#   --guest-dir DIR  where the guest scripts NAME.sh are (default: tests/vm/guest;
+#                    tools/bench passes bench/vm/guest)
 #
 # Only one VM runs at a time on the machine (flock on /tmp/vfiod-vm.lock,
 # or $VFIOD_VM_LOCK). TESTS default to all of tests/vm/tests.list. Console: RESULTS/../console.log
@@ -34,6 +36,7 @@ mode=tests
 timeout=${VFIOD_VM_TIMEOUT:-720}
 test_timeout=120
 quiet=0
+guest_dir=
 tests=()
 
 while [ $# -gt 0 ]; do
@@ -46,6 +49,7 @@ while [ $# -gt 0 ]; do
 	--timeout) timeout=$2; shift 2 ;;
 	--test-timeout) test_timeout=$2; shift 2 ;;
 	--quiet) quiet=1; shift ;;
+	--guest-dir) guest_dir=$2; shift 2 ;;
 	--) shift; tests+=("$@"); break ;;
 	-*) vm_die "unknown option $1" ;;
 	*) tests+=("$1"); shift ;;
@@ -54,6 +58,11 @@ done
 [ -n "$build" ] || vm_die "--build DIR is required"
 build=$(cd "$build" && pwd)
 src=$(cd "$src" && pwd)
+if [ -n "$guest_dir" ]; then
+	guest_dir=$(cd "$guest_dir" && pwd)
+else
+	guest_dir=$src/tests/vm/guest
+fi
 [ -n "$results" ] || results=$build/tests/vm/results
 case $mode in tests | demo | shell) ;; *) vm_die "unknown --mode $mode" ;; esac
 [[ $timeout =~ ^[1-9][0-9]*$ ]] || vm_die "bad --timeout $timeout"
@@ -63,7 +72,7 @@ if [ ${#tests[@]} -eq 0 ] && [ "$mode" = tests ]; then
 fi
 for t in "${tests[@]}"; do
 	[[ $t =~ ^[A-Za-z0-9_.-]+$ ]] || vm_die "bad test name '$t'"
-	[ -f "$src/tests/vm/guest/$t.sh" ] || vm_die "no test $src/tests/vm/guest/$t.sh"
+	[ -f "$guest_dir/$t.sh" ] || vm_die "no test $guest_dir/$t.sh"
 done
 
 vm_need_cmd qemu-system-x86_64 qemu-system-x86
@@ -89,6 +98,7 @@ mkdir -p "$(dirname "$console")"
 	echo "BUILD_DIR=$(vm_quote "$build")"
 	echo "VM_MODE=$mode"
 	echo "VM_TESTS='${tests[*]}'"
+	echo "VM_GUEST_DIR=$(vm_quote "$guest_dir")"
 	echo "VM_TEST_TIMEOUT=$test_timeout"
 	echo "VM_DEBUG=${VFIOD_VM_DEBUG:-}"
 } >"$results/vm.conf"
