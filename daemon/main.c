@@ -2,6 +2,7 @@
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <sys/resource.h>
 
 #include "bus-objects.h"
 #include "config.h"
@@ -171,6 +172,22 @@ static int parse_argv(int argc, char *argv[], Options *o)
 	return 1;
 }
 
+/*
+ * Services start with a soft RLIMIT_NOFILE of 1024, too few for
+ * MANAGER_MAX_CLIENTS clients; vfiod uses epoll, so no FD_SETSIZE applies.
+ */
+static void raise_fd_limit(void)
+{
+	struct rlimit rl;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) < 0 || rl.rlim_cur >= MANAGER_NOFILE_WANTED)
+		return;
+	rl.rlim_cur = rl.rlim_max < MANAGER_NOFILE_WANTED ? rl.rlim_max : MANAGER_NOFILE_WANTED;
+	if (setrlimit(RLIMIT_NOFILE, &rl) < 0)
+		log_warning_errno(errno, "Cannot raise the fd limit to %llu: %m",
+				  (unsigned long long)rl.rlim_cur);
+}
+
 int main(int argc, char *argv[])
 {
 	Options o = {.system_bus = true, .seccomp = true};
@@ -181,6 +198,7 @@ int main(int argc, char *argv[])
 	if (r <= 0)
 		return r < 0 ? 2 : 0;
 
+	raise_fd_limit();
 	r = manager_new(o.root, &m);
 	if (r < 0)
 		goto finish;

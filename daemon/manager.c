@@ -72,6 +72,7 @@ Manager *manager_free(Manager *m)
 	rebind_registry_free(m);
 	m->idle_exit = idle_exit_free(m->idle_exit);
 	m->listen_source = sd_event_source_unref(m->listen_source);
+	m->accept_resume_source = sd_event_source_unref(m->accept_resume_source);
 	safe_close(m->listen_fd);
 	/* A stale socket file would look like a live one to the next starter. */
 	if (m->bound_socket_path)
@@ -163,6 +164,33 @@ int manager_add_bus_objects(Manager *m, sd_bus *bus, bool peer)
 	return peer ? bus_peer_driver_add(bus) : 0;
 }
 
+static int on_accept_resume(sd_event_source *s, uint64_t usec, void *userdata)
+{
+	Manager *m = userdata;
+
+	m->accept_resume_source = sd_event_source_unref(m->accept_resume_source);
+	return sd_event_source_set_enabled(m->listen_source, SD_EVENT_ON);
+}
+
+/*
+ * Out of fds or memory, the pending connection stays queued and the socket
+ * stays readable: stop listening for a while instead of spinning on it.
+ */
+static void manager_pause_accepting(Manager *m, int error)
+{
+	int r;
+
+	if (m->accept_resume_source)
+		return;
+	r = sd_event_add_time_relative(m->event, &m->accept_resume_source, CLOCK_MONOTONIC,
+				       MANAGER_ACCEPT_PAUSE_USEC, 0, on_accept_resume, m);
+	if (r < 0)
+		return; /* the spin is better than never accepting again */
+	(void)sd_event_source_set_enabled(m->listen_source, SD_EVENT_OFF);
+	log_warning_errno(error, "accept() failed: %m; not accepting for %u ms (%u clients)",
+			  (unsigned)(MANAGER_ACCEPT_PAUSE_USEC / 1000), m->n_clients);
+}
+
 static int on_connection(sd_event_source *s, int fd, uint32_t revents, void *userdata)
 {
 	Manager *m = userdata;
@@ -170,7 +198,9 @@ static int on_connection(sd_event_source *s, int fd, uint32_t revents, void *use
 
 	cfd = accept4(fd, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK);
 	if (cfd < 0) {
-		if (errno != EAGAIN && errno != EINTR)
+		if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS || errno == ENOMEM)
+			manager_pause_accepting(m, errno);
+		else if (errno != EAGAIN && errno != EINTR && errno != ECONNABORTED)
 			log_warning_errno(errno, "accept() failed: %m");
 		return 0;
 	}

@@ -28,6 +28,14 @@ typedef struct RebindRegistry RebindRegistry;
 #define CLAIM_MAX_DEVICES   64u
 #define SET_IRQS_MAX_FDS    64u
 
+/* How long vfiod stops accepting connections when it runs out of fds. */
+#define MANAGER_ACCEPT_PAUSE_USEC (UINT64_C(250) * 1000)
+/*
+ * The fd limit vfiod raises its soft limit to (within the hard one): a
+ * client costs two fds (socket, pidfd), a claim a few more per device.
+ */
+#define MANAGER_NOFILE_WANTED 65536u
+
 typedef struct Manager {
 	sd_event *event;
 	sd_bus *system_bus; /* NULL when not connected */
@@ -43,6 +51,7 @@ typedef struct Manager {
 	char
 	    *bound_socket_path; /* the socket vfiod bound itself (not activated), removed on exit */
 	sd_event_source *listen_source;
+	sd_event_source *accept_resume_source; /* accepting paused: out of fds */
 	uint64_t next_connection_id;
 
 	Client *clients;
