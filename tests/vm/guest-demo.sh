@@ -15,7 +15,6 @@ grep -v '^#' "$VFIOD_CONFIG" | sed '/^$/d'
 
 say "vfiod starts (private socket /run/vfiod/broker.sock)"
 start_vfiod --no-system-bus --config "$VFIOD_CONFIG"
-VFIOCTL=$BUILD_DIR/client/vfioctl/vfioctl
 
 say "What vfiod offers, as any user sees it (vfioctl list, then show)"
 show run_as 1003 1003 "$VFIOCTL" list

@@ -3,6 +3,7 @@
 . "$SOURCE_DIR/tests/vm/lib.sh"
 
 PROBE=$BUILD_DIR/tests/vm/vfiod-probe
+VFIOCTL=$BUILD_DIR/client/vfioctl/vfioctl
 VFIOD_CONFIG=$SOURCE_DIR/tests/vm/vfiod-test.conf
 VFIOD_ADDRESS=unix:path=/run/vfiod/broker.sock
 export VFIOD_ADDRESS

@@ -6,7 +6,6 @@
 # non-root caller may not reload. Then RequireReset=yes refuses the edu (no
 # reset) and lets the nvme (FLR) through.
 . "$SOURCE_DIR/tests/vm/vfiod-lib.sh"
-VFIOCTL=$BUILD_DIR/client/vfioctl/vfioctl
 dir=/run/vfiod-policy
 conf=$dir/vfiod.conf
 bad=$dir/policy.d/50-bad.conf

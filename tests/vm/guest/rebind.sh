@@ -6,7 +6,6 @@
 # socket, not for a held or unmanaged device; a failed move (vfio-pci
 # unloaded) leaves the device on e1000e.
 . "$SOURCE_DIR/tests/vm/vfiod-lib.sh"
-VFIOCTL=$BUILD_DIR/client/vfioctl/vfioctl
 conf=/run/vfiod-rebind.conf
 cat >"$conf" <<EOF
 [Rule nic-rebind]

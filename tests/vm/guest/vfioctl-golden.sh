@@ -5,7 +5,6 @@
 # The outputs of the run are left in results/vfioctl-golden/ for inspection.
 . "$SOURCE_DIR/tests/vm/vfiod-lib.sh"
 
-VFIOCTL=$BUILD_DIR/client/vfioctl/vfioctl
 GOLDEN=$SOURCE_DIR/tests/vm/golden
 OUT=/run/vmtest/results/vfioctl-golden
 mkdir -p "$OUT"

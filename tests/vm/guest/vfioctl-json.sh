@@ -5,7 +5,6 @@
 # the holder. On the private socket and on the system bus.
 . "$SOURCE_DIR/tests/vm/vfiod-lib.sh"
 
-VFIOCTL=$BUILD_DIR/client/vfioctl/vfioctl
 RAW=$BUILD_DIR/tests/vm/raw-vfio-probe
 COMPARE=$SOURCE_DIR/tests/vm/bus-metadata-compare.py
 
