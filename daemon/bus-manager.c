@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /* io.vfiod.Broker1.Manager on /io/vfiod/Broker1. */
+#include <stdio.h>
 #include <stdlib.h>
 
 #include "audit.h"
@@ -8,6 +9,7 @@
 #include "claim.h"
 #include "client.h"
 #include "config.h"
+#include "device.h"
 #include "log.h"
 #include "polkit.h"
 #include "rebind.h"
@@ -360,6 +362,63 @@ static int method_unbind(sd_bus_message *msg, void *userdata, sd_bus_error *erro
 	return unbind_device(msg, userdata, error);
 }
 
+/*
+ * Revoke(): the claim holding the device, asked back as a revocation. Read
+ * again after polkit: the claim may have ended or changed hands meanwhile.
+ */
+static int revoke_claim(sd_bus_message *msg, Manager *m, bool own_only, sd_bus_error *error)
+{
+	char reason[96];
+	const char *address;
+	Client *client;
+	Device *d;
+	Claim *c;
+	int r;
+
+	r = sd_bus_message_rewind(msg, true);
+	if (r >= 0)
+		r = sd_bus_message_read(msg, "s", &address);
+	if (r < 0)
+		return r;
+	r = client_from_message(m, msg, &client, error);
+	if (r < 0)
+		return r;
+	d = device_find(m, address);
+	if (!d)
+		return sd_bus_error_setf(error, VFIOD_ERROR_NO_SUCH_DEVICE,
+					 "vfiod publishes no device %.32s.", address);
+	c = device_holder(d);
+	if (!c)
+		return sd_bus_error_setf(error, VFIOD_ERROR_INVALID_ARGUMENT, "Nobody holds %s.",
+					 device_name(d));
+	if (own_only && c->client->uid != client->uid)
+		return 1;
+	snprintf(reason, sizeof(reason), "uid %u asked vfiod to revoke the claim",
+		 (unsigned)client->uid);
+	claim_revoke(c, device_name(d), reason);
+	return sd_bus_reply_method_return(msg, "otb", c->path, c->revoke_grace_usec,
+					  c->revoke_force);
+}
+
+static int revoke_any(sd_bus_message *msg, Manager *m, sd_bus_error *error)
+{
+	return revoke_claim(msg, m, false, error);
+}
+
+static int method_revoke(sd_bus_message *msg, void *userdata, sd_bus_error *error)
+{
+	int r;
+
+	/* A uid may take back its own claims; anyone else's needs the manage action. */
+	r = revoke_claim(msg, userdata, true, error);
+	if (r <= 0)
+		return r;
+	r = authorize_manage(userdata, msg, "claim revocation", revoke_any, error);
+	if (r != 0)
+		return r;
+	return revoke_any(msg, userdata, error);
+}
+
 static int property_get_version(sd_bus *bus, const char *path, const char *interface,
 				const char *property, sd_bus_message *reply, void *userdata,
 				sd_bus_error *error)
@@ -380,6 +439,9 @@ const sd_bus_vtable bus_manager_vtable[] = {
     SD_BUS_METHOD("Reload", "", "", method_reload, SD_BUS_VTABLE_UNPRIVILEGED),
     SD_BUS_METHOD_WITH_ARGS("Bind", SD_BUS_ARGS("s", device), SD_BUS_RESULT("s", previous_driver),
 			    method_bind, SD_BUS_VTABLE_UNPRIVILEGED),
+    SD_BUS_METHOD_WITH_ARGS("Revoke", SD_BUS_ARGS("s", device),
+			    SD_BUS_RESULT("o", claim, "t", grace_usec, "b", force), method_revoke,
+			    SD_BUS_VTABLE_UNPRIVILEGED),
     SD_BUS_METHOD_WITH_ARGS("Unbind", SD_BUS_ARGS("s", device), SD_BUS_RESULT("s", driver),
 			    method_unbind, SD_BUS_VTABLE_UNPRIVILEGED),
     SD_BUS_VTABLE_END,

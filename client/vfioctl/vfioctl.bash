@@ -20,7 +20,7 @@ _vfioctl_devices() {
 
 _vfioctl() {
 	local cur=${COMP_WORDS[COMP_CWORD]} prev=${COMP_WORDS[COMP_CWORD - 1]}
-	local commands="list show holders claim policy reload"
+	local commands="list show holders claim release bind unbind policy reload"
 	local global="--address --system --verbose --help --version"
 	local -a transport=()
 	local i cmd= cmd_index=0
@@ -65,9 +65,11 @@ _vfioctl() {
 		[[ $cmd == reload ]] || opts="--json --help"
 		COMPREPLY=($(compgen -W "$opts" -- "$cur"))
 		;;
-	show)
+	show | release | bind | unbind)
 		if [[ $cur == -* ]]; then
-			COMPREPLY=($(compgen -W "--json --help" -- "$cur"))
+			local opts="--help"
+			[[ $cmd != show ]] || opts="--json --help"
+			COMPREPLY=($(compgen -W "$opts" -- "$cur"))
 		else
 			COMPREPLY=($(compgen -W "$(eval echo "$devices")" -- "$cur"))
 		fi

@@ -26,6 +26,8 @@ static const struct command {
     {"list", cmd_list, "[--json]", "list the devices vfiod publishes, like lspci"},
     {"show", cmd_show, "[--json] DEVICE...", "show everything vfiod knows about devices"},
     {"holders", cmd_holders, "[--json]", "show which process holds which devices"},
+    {"release", cmd_release, "DEVICE...",
+     "ask vfiod to take back the claims holding devices (own uid, else root)"},
     {"bind", cmd_bind, "DEVICE...", "move devices to vfio-pci, noting their driver (root only)"},
     {"unbind", cmd_unbind, "DEVICE...", "give devices back to their driver (root only)"},
 };

@@ -42,6 +42,9 @@ int vfioctl_call_failed(const struct vfioc_client *client, int r, const char *wh
 int cmd_bind(const struct vfioctl *ctx, int argc, char **argv);
 int cmd_unbind(const struct vfioctl *ctx, int argc, char **argv);
 
+/* release.c: Manager.Revoke() per DEVICE. */
+int cmd_release(const struct vfioctl *ctx, int argc, char **argv);
+
 /* A peer connection to vfiod for the admin commands; prints why it failed. */
 int vfioctl_connect_manager(const struct vfioctl *ctx, sd_bus **ret);
 

@@ -24,7 +24,9 @@ expect() { # WANT GOT
 	fi
 }
 
-expect "list show holders claim policy reload" "$(complete_line vfioctl '')"
+expect "list show holders claim release bind unbind policy reload" "$(complete_line vfioctl '')"
+expect "release reload" "$(complete_line vfioctl re)"
+expect "--help" "$(complete_line vfioctl unbind -)"
 expect "show" "$(complete_line vfioctl sh)"
 expect "--system" "$(complete_line vfioctl --sy)"
 expect "holders" "$(complete_line vfioctl --address unix:path=/x ho)"
