@@ -395,9 +395,12 @@ static int revoke_claim(sd_bus_message *msg, Manager *m, bool own_only, sd_bus_e
 		return 1;
 	snprintf(reason, sizeof(reason), "uid %u asked vfiod to revoke the claim",
 		 (unsigned)client->uid);
+	/* Reply first: when no timer can be armed, claim_revoke() frees the claim at once. */
+	r = sd_bus_reply_method_return(msg, "otb", c->path, c->revoke_grace_usec, c->revoke_force);
+	if (r < 0)
+		return r;
 	claim_revoke(c, device_name(d), reason);
-	return sd_bus_reply_method_return(msg, "otb", c->path, c->revoke_grace_usec,
-					  c->revoke_force);
+	return 0;
 }
 
 static int revoke_any(sd_bus_message *msg, Manager *m, sd_bus_error *error)
