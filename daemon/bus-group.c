@@ -76,6 +76,65 @@ static int property_get_number(sd_bus *bus, const char *path, const char *interf
 	return sd_bus_message_append(reply, "u", (uint32_t)g->number);
 }
 
+/*
+ * The members of one group as sysfs showed them, shared by the properties of
+ * one GetAll() or GetManagedObjects() answer: that answer reads the group once
+ * instead of once per property (Members, Devices, Viable, NotViableReason).
+ * Only those read-only calls share it, and only within the event-loop
+ * iteration that dispatches them (sd-event dispatches one source per
+ * iteration, so the message pointer cannot be another call's), so no answer
+ * is staler than a single read would be.
+ */
+static struct {
+	sd_bus_message *message;
+	uint64_t iteration;
+	int group;
+	int error; /* listing the group failed */
+	GroupMember *members;
+	size_t n;
+} snapshot;
+
+static void snapshot_clear(void)
+{
+	group_members_free(snapshot.members, snapshot.n);
+	snapshot.members = NULL;
+	snapshot.n = 0;
+	snapshot.message = NULL;
+}
+
+static bool snapshot_key(sd_bus *bus, sd_bus_message **ret_message, uint64_t *ret_iteration)
+{
+	sd_bus_message *m = sd_bus_get_current_message(bus);
+	sd_event *e = sd_bus_get_event(bus);
+
+	if (!m || !e || sd_event_get_iteration(e, ret_iteration) < 0)
+		return false;
+	*ret_message = m;
+	return sd_bus_message_is_method_call(m, "org.freedesktop.DBus.Properties", "GetAll") ||
+	       sd_bus_message_is_method_call(m, "org.freedesktop.DBus.ObjectManager",
+					     "GetManagedObjects");
+}
+
+/* The members of g for this call: 0, or the negative errno of listing them (-ENOENT: gone). */
+static int group_members(sd_bus *bus, IommuGroup *g)
+{
+	sd_bus_message *m = NULL;
+	uint64_t iteration = 0;
+	bool shared = snapshot_key(bus, &m, &iteration);
+
+	if (shared && snapshot.message == m && snapshot.iteration == iteration &&
+	    snapshot.group == g->number)
+		return snapshot.error;
+	snapshot_clear();
+	snapshot.error = iommu_group_read_members(g->manager->root_fd, g->number, &snapshot.members,
+						  &snapshot.n);
+	/* Not shared: the next property reads again. */
+	snapshot.message = shared ? m : NULL;
+	snapshot.iteration = iteration;
+	snapshot.group = g->number;
+	return snapshot.error;
+}
+
 /* Members as (name, driver) or, for "Devices", the objects of the published ones. */
 static int property_get_members(sd_bus *bus, const char *path, const char *interface,
 				const char *property, sd_bus_message *reply, void *userdata,
@@ -83,32 +142,32 @@ static int property_get_members(sd_bus *bus, const char *path, const char *inter
 {
 	IommuGroup *g = userdata;
 	Manager *m = g->manager;
-	int group = g->number;
 	bool devices = streq(property, "Devices");
-	_cleanup_strv_free_ char **members = NULL;
 	int r;
 
-	r = sysfs_iommu_group_members(m->root_fd, group, &members);
+	r = group_members(bus, g);
 	if (r == -ENOENT)
 		r = 0; /* the group is going away; its removal is announced separately */
 	else if (r < 0)
-		return sd_bus_error_set_errnof(error, -r, "Cannot read IOMMU group %d: %m", group);
+		return sd_bus_error_set_errnof(error, -r, "Cannot read IOMMU group %d: %m",
+					       g->number);
 
 	r = sd_bus_message_open_container(reply, 'a', devices ? "o" : "(ss)");
-	for (char **name = members; r >= 0 && name && *name; name++) {
+	for (size_t i = 0; r >= 0 && i < snapshot.n; i++) {
+		const GroupMember *member = snapshot.members + i;
+
 		if (devices) {
-			Device *d = device_find(m, *name);
+			Device *d = device_find(m, member->name);
 			if (d)
 				r = sd_bus_message_append(reply, "o", d->path);
 		} else {
-			_cleanup_free_ char *driver = NULL;
-			int k = sysfs_iommu_group_member_driver(m->root_fd, group, *name, &driver);
-			if (k == -ENODEV)
+			if (member->error == -ENODEV)
 				continue; /* unplugged between listing and reading */
-			if (k < 0)
-				return sd_bus_error_set_errnof(error, -k, "Cannot read %s: %m",
-							       *name);
-			r = sd_bus_message_append(reply, "(ss)", *name, driver ?: "");
+			if (member->error < 0)
+				return sd_bus_error_set_errnof(error, -member->error,
+							       "Cannot read %s: %m", member->name);
+			r = sd_bus_message_append(reply, "(ss)", member->name,
+						  member->driver ?: "");
 		}
 	}
 	return r < 0 ? r : sd_bus_message_close_container(reply);
@@ -119,14 +178,15 @@ static int property_get_viability(sd_bus *bus, const char *path, const char *int
 				  sd_bus_error *error)
 {
 	IommuGroup *g = userdata;
-	Manager *m = g->manager;
-	int group = g->number;
 	_cleanup_free_ char *reason = NULL;
 	int r;
 
-	r = iommu_group_check_viable(m->root_fd, group, &reason);
+	r = group_members(bus, g);
+	if (r >= 0)
+		r = iommu_group_members_viable(g->number, snapshot.members, snapshot.n, &reason);
 	if (r < 0 && r != -EBUSY && r != -ENOENT)
-		return sd_bus_error_set_errnof(error, -r, "Cannot read IOMMU group %d: %m", group);
+		return sd_bus_error_set_errnof(error, -r, "Cannot read IOMMU group %d: %m",
+					       g->number);
 	if (streq(property, "Viable"))
 		return sd_bus_message_append(reply, "b", r == 0);
 	return sd_bus_message_append(reply, "s", r == -EBUSY ? reason : "");

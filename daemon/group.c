@@ -3,6 +3,7 @@
 
 #include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "pci-address.h"
@@ -45,25 +46,59 @@ bool driver_keeps_group_viable(const char *driver)
 	return startswith(driver, "vfio-") || startswith(driver, "vfio_");
 }
 
-int iommu_group_check_viable(int root_fd, int group, char **ret_reason)
+void group_members_free(GroupMember *members, size_t n)
 {
-	_cleanup_strv_free_ char **members = NULL;
+	for (size_t i = 0; members && i < n; i++) {
+		free(members[i].name);
+		free(members[i].driver);
+	}
+	free(members);
+}
+
+int iommu_group_read_members(int root_fd, int group, GroupMember **ret, size_t *ret_n)
+{
+	_cleanup_strv_free_ char **names = NULL;
+	_cleanup_free_ char **drivers = NULL;
+	_cleanup_free_ int *errors = NULL;
+	GroupMember *members;
+	size_t n;
 	int r;
 
-	r = sysfs_iommu_group_members(root_fd, group, &members);
+	r = sysfs_iommu_group_members(root_fd, group, &names);
 	if (r < 0)
 		return r;
+	n = strv_length(names);
+	drivers = calloc(n ? n : 1, sizeof(char *));
+	errors = calloc(n ? n : 1, sizeof(int));
+	if (!drivers || !errors)
+		return -ENOMEM;
+	r = sysfs_iommu_group_member_drivers(root_fd, group, names, n, drivers, errors);
+	if (r < 0)
+		return r;
+	members = calloc(n ? n : 1, sizeof(GroupMember));
+	if (!members) {
+		for (size_t i = 0; i < n; i++)
+			free(drivers[i]);
+		return -ENOMEM;
+	}
+	for (size_t i = 0; i < n; i++)
+		members[i] = (GroupMember){
+		    .name = TAKE_PTR(names[i]), .driver = drivers[i], .error = errors[i]};
+	*ret = members;
+	*ret_n = n;
+	return 0;
+}
 
-	for (char **m = members; *m; m++) {
-		_cleanup_free_ char *driver = NULL;
-		bool pci = pci_address_is_valid(*m);
+int iommu_group_members_viable(int group, const GroupMember *members, size_t n, char **ret_reason)
+{
+	for (size_t i = 0; i < n; i++) {
+		const GroupMember *m = members + i;
 
-		r = sysfs_iommu_group_member_driver(root_fd, group, *m, &driver);
-		if (r == -ENODEV)
+		if (m->error == -ENODEV)
 			continue; /* unplugged since we listed the group: no longer a member */
-		if (r < 0)
-			return r;
-		if (driver_keeps_group_viable(driver))
+		if (m->error < 0)
+			return m->error;
+		if (driver_keeps_group_viable(m->driver))
 			continue;
 
 		if (ret_reason) {
@@ -72,11 +107,27 @@ int iommu_group_check_viable(int root_fd, int group, char **ret_reason)
 			if (asprintf(&reason,
 				     "device %s in IOMMU group %d is bound to host driver %s "
 				     "(bind it to %s or unbind it)",
-				     *m, group, driver, pci ? "vfio-pci" : "a vfio driver") < 0)
+				     m->name, group, m->driver,
+				     pci_address_is_valid(m->name) ? "vfio-pci" : "a vfio driver") <
+			    0)
 				return -ENOMEM;
 			*ret_reason = reason;
 		}
 		return -EBUSY;
 	}
 	return 0;
+}
+
+int iommu_group_check_viable(int root_fd, int group, char **ret_reason)
+{
+	GroupMember *members;
+	size_t n;
+	int r;
+
+	r = iommu_group_read_members(root_fd, group, &members, &n);
+	if (r < 0)
+		return r;
+	r = iommu_group_members_viable(group, members, n, ret_reason);
+	group_members_free(members, n);
+	return r;
 }

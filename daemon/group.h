@@ -8,6 +8,7 @@
 #pragma once
 
 #include <stdbool.h>
+#include <stddef.h>
 
 /* True for vfio-pci and its variant drivers (mlx5_vfio_pci, ...): a device VFIO can hand out. */
 bool driver_is_vfio_pci(const char *driver);
@@ -35,3 +36,22 @@ bool driver_keeps_group_viable(const char *driver);
  * group does not exist, -EINVAL when group is negative.
  */
 int iommu_group_check_viable(int root_fd, int group, char **ret_reason);
+
+/* One member of an IOMMU group as sysfs showed it. */
+typedef struct GroupMember {
+	char *name;
+	char *driver; /* NULL: unbound */
+	int error;    /* reading the driver failed (-ENODEV: unplugged since the listing) */
+} GroupMember;
+
+/*
+ * Lists group `group`'s members in sorted order, each with its driver, so that
+ * several answers about one group (members, viability) cost one sysfs read.
+ * -ENOENT when the group does not exist; the caller frees with
+ * group_members_free().
+ */
+int iommu_group_read_members(int root_fd, int group, GroupMember **ret, size_t *ret_n);
+void group_members_free(GroupMember *members, size_t n);
+
+/* iommu_group_check_viable() on members read by iommu_group_read_members(). */
+int iommu_group_members_viable(int group, const GroupMember *members, size_t n, char **ret_reason);

@@ -71,6 +71,7 @@ static const int allowed_syscalls[] = {
      * fstat/F_GET_SEALS checks of client memfds.
      */
     SCMP_SYS(openat),
+    SCMP_SYS(openat2), /* sysfs paths resolved in one call, no symlinks */
     SCMP_SYS(close),
     SCMP_SYS(read),
     SCMP_SYS(pread64),

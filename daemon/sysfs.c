@@ -8,7 +8,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/syscall.h>
 #include <unistd.h>
+#include <linux/openat2.h>
 
 #include "util.h"
 
@@ -65,13 +67,26 @@ PciDeviceInfo *pci_device_info_array_free(PciDeviceInfo *a, size_t n)
 	return NULL;
 }
 
-/*
- * Opens `path` (relative, components separated by single slashes, no "." or
- * "..") under dir_fd one component at a time, never following a symlink:
- * intermediate components are opened O_PATH|O_DIRECTORY|O_NOFOLLOW, the last
- * one with `flags` | O_NOFOLLOW | O_CLOEXEC.
- */
-static int open_beneath(int dir_fd, const char *path, int flags, int *ret_fd)
+/* Whether `path` is relative, with single slashes, no "." or ".." and no overlong component. */
+static int check_beneath_path(const char *path)
+{
+	for (const char *p = path;;) {
+		size_t n = strcspn(p, "/");
+
+		if (n == 0)
+			return -EINVAL;
+		if (n > NAME_MAX)
+			return -ENAMETOOLONG;
+		if ((n == 1 && p[0] == '.') || (n == 2 && p[0] == '.' && p[1] == '.'))
+			return -EINVAL;
+		if (p[n] == '\0')
+			return 0;
+		p += n + 1;
+	}
+}
+
+/* open_beneath() one component at a time: the reference for its semantics and errors. */
+static int open_beneath_walk(int dir_fd, const char *path, int flags, int *ret_fd)
 {
 	_cleanup_close_ int fd = -EBADF;
 	char component[NAME_MAX + 1];
@@ -82,15 +97,8 @@ static int open_beneath(int dir_fd, const char *path, int flags, int *ret_fd)
 		bool last = p[n] == '\0';
 		int next;
 
-		if (n == 0)
-			return -EINVAL;
-		if (n > NAME_MAX)
-			return -ENAMETOOLONG;
 		memcpy(component, p, n);
 		component[n] = '\0';
-		if (streq(component, ".") || streq(component, ".."))
-			return -EINVAL;
-
 		next = openat(fd >= 0 ? fd : dir_fd, component,
 			      last ? flags | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY
 				   : O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
@@ -105,6 +113,39 @@ static int open_beneath(int dir_fd, const char *path, int flags, int *ret_fd)
 
 	*ret_fd = TAKE_FD(fd);
 	return 0;
+}
+
+/*
+ * Opens `path` (relative, components separated by single slashes, no "." or
+ * "..") under dir_fd, never following a symlink: as if intermediate
+ * components were opened O_PATH|O_DIRECTORY|O_NOFOLLOW one by one, and the
+ * last one with `flags` | O_NOFOLLOW | O_CLOEXEC. One openat2() with
+ * RESOLVE_NO_SYMLINKS does that in a single syscall (sysfs paths are 4-8
+ * components deep and read thousands of times for a GetManagedObjects); when
+ * it fails, or the kernel lacks it, the walk gives the answer, so the errors
+ * (ENOTDIR for a symlinked directory, ELOOP for a symlinked file) stay the
+ * walk's.
+ */
+static int open_beneath(int dir_fd, const char *path, int flags, int *ret_fd)
+{
+	/* openat2() refuses O_PATH with any flag it ignores, such as O_NOCTTY. */
+	struct open_how how = {
+	    .flags = (uint64_t)(flags | O_NOFOLLOW | O_CLOEXEC | (flags & O_PATH ? 0 : O_NOCTTY)),
+	    .resolve = RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS,
+	};
+	int r, fd;
+
+	r = check_beneath_path(path);
+	if (r < 0)
+		return r;
+	fd = (int)syscall(SYS_openat2, dir_fd, path, &how, sizeof(how));
+	if (fd >= 0) {
+		*ret_fd = fd;
+		return 0;
+	}
+	if (errno == ENOENT)
+		return -ENOENT; /* the walk would stop at the same missing component */
+	return open_beneath_walk(dir_fd, path, flags, ret_fd);
 }
 
 /*
@@ -689,32 +730,68 @@ int sysfs_iommu_group_members(int root_fd, int group, char ***ret)
 	return read_dir_names(d, sysfs_name_is_valid, true, ret);
 }
 
-int sysfs_iommu_group_member_driver(int root_fd, int group, const char *name, char **ret)
+int sysfs_iommu_group_member_drivers(int root_fd, int group, char *const *names, size_t n,
+				     char **ret_drivers, int *ret_errors)
 {
-	_cleanup_close_ int dir_fd = -EBADF, devices_fd = -EBADF, dev_fd = -EBADF;
+	/* Opened once for all members. */
+	_cleanup_close_ int devices_fd = -EBADF, pci_fd = -EBADF, group_fd = -EBADF;
+	int pci_error = 0, group_error = 0, devices_error;
 	char group_path[64];
-	const char *dir_path;
 	int r;
 
 	r = group_devices_path(group, group_path, sizeof(group_path));
 	if (r < 0)
 		return r;
-	if (!sysfs_name_is_valid(name))
-		return -EINVAL;
+	devices_error = open_sys_devices(root_fd, &devices_fd);
 
-	dir_path = pci_address_is_valid(name) ? PCI_BUS_DEVICES_PATH : group_path;
-	r = open_beneath(root_fd, dir_path, O_PATH | O_DIRECTORY, &dir_fd);
-	if (r == -ENOENT)
-		return -ENODEV;
+	for (size_t i = 0; i < n; i++) {
+		_cleanup_close_ int dev_fd = -EBADF;
+		const char *name = names[i];
+		bool pci = pci_address_is_valid(name);
+		const char *dir_path = pci ? PCI_BUS_DEVICES_PATH : group_path;
+		int *dir_fd = pci ? &pci_fd : &group_fd,
+		    *dir_error = pci ? &pci_error : &group_error;
+
+		ret_drivers[i] = NULL;
+		ret_errors[i] = 0;
+		if (!sysfs_name_is_valid(name)) {
+			ret_errors[i] = -EINVAL;
+			continue;
+		}
+		if (*dir_fd < 0 && *dir_error == 0) {
+			r = open_beneath(root_fd, dir_path, O_PATH | O_DIRECTORY, dir_fd);
+			*dir_error = r == -ENOENT ? -ENODEV : r < 0 ? r : 0;
+		}
+		r = *dir_error ?: devices_error;
+		if (r >= 0)
+			r = open_device_link(devices_fd, *dir_fd, dir_path, name, &dev_fd);
+		if (r >= 0)
+			r = read_link_basename(dev_fd, "driver", &ret_drivers[i]);
+		if (r == -ENOMEM) {
+			for (size_t k = 0; k < i; k++) {
+				free(ret_drivers[k]);
+				ret_drivers[k] = NULL;
+			}
+			return r;
+		}
+		ret_errors[i] = r < 0 ? r : 0;
+	}
+	return 0;
+}
+
+int sysfs_iommu_group_member_driver(int root_fd, int group, const char *name, char **ret)
+{
+	char *driver;
+	int r, error;
+
+	r = sysfs_iommu_group_member_drivers(root_fd, group, (char *const[]){(char *)name}, 1,
+					     &driver, &error);
 	if (r < 0)
 		return r;
-	r = open_sys_devices(root_fd, &devices_fd);
-	if (r < 0)
-		return r;
-	r = open_device_link(devices_fd, dir_fd, dir_path, name, &dev_fd);
-	if (r < 0)
-		return r;
-	return read_link_basename(dev_fd, "driver", ret);
+	if (error < 0)
+		return error;
+	*ret = driver;
+	return 0;
 }
 
 void platform_device_info_done(PlatformDeviceInfo *info)

@@ -114,6 +114,16 @@ int sysfs_iommu_group_members(int root_fd, int group, char ***ret);
  */
 int sysfs_iommu_group_member_driver(int root_fd, int group, const char *name, char **ret);
 
+/*
+ * sysfs_iommu_group_member_driver() for n members of one group at once, opening
+ * the directories they are read through once: ret_drivers[i] (NULL: unbound or
+ * failed) and ret_errors[i] (0 or what that call would return) for names[i].
+ * Returns 0, or a negative errno (-EINVAL for a negative group, -ENOMEM) with
+ * nothing allocated.
+ */
+int sysfs_iommu_group_member_drivers(int root_fd, int group, char *const *names, size_t n,
+				     char **ret_drivers, int *ret_errors);
+
 typedef struct PlatformDeviceInfo {
 	char *name;	       /* e.g. "ffe220000.sata" */
 	char *driver;	       /* bound driver's name, NULL when unbound */
