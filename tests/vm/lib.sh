@@ -229,8 +229,9 @@ add_user() {
 # _vm_alive PID: true if PID exists and is not a zombie.
 _vm_alive() {
 	local state
-	[ -r "/proc/$1/stat" ] || return 1
-	state=$(<"/proc/$1/stat") 2>/dev/null || return 1 # it may exit meanwhile
+	# Not $(<file): under set -e, bash 5.2 exits the whole shell when that
+	# redirection fails, and the process may exit between a check and the read.
+	{ read -r state <"/proc/$1/stat"; } 2>/dev/null || return 1
 	state=${state##*) }
 	[ "${state%% *}" != Z ]
 }
