@@ -1,7 +1,8 @@
 #!/bin/bash
 # vfioctl list, show and holders print exactly what tests/vm/golden says for
 # the emulated devices (edu, nvme, e1000e, the bridge group), on the private
-# socket and on the system bus alike. Only the holder's pid is normalised.
+# socket and on the system bus alike. Only the holder's pid is normalised (and
+# with it the width of the columns, whose alignment is checked on its own).
 # The outputs of the run are left in results/vfioctl-golden/ for inspection.
 . "$SOURCE_DIR/tests/vm/vfiod-lib.sh"
 
@@ -22,14 +23,28 @@ start_system_bus
 start_vfiod --config /tmp/vfiod.conf
 start_holder 1001 "$EDU2"
 
+# misaligned FILE: the lines whose fields (separated by two spaces or more)
+# start elsewhere than those of the first line.
+misaligned() {
+	awk '{ s = ""; for (i = 1; i <= length($0); i++)
+		if (substr($0, i, 1) != " " && (i == 1 || substr($0, i - 2, 2) == "  ")) s = s " " i
+	       if (NR == 1) head = s; else if (s != head) print }' "$1"
+}
+
 differ=()
 check() { # NAME COMMAND...: runs COMMAND, compares its output with golden/NAME
 	local name=$1 status=0
 	shift
 	"$@" >"$OUT/$name" 2>&1 || status=$?
-	sed -i -E "s/pid=$HOLDER_PID\b/pid=PID/g; s/^([0-9]+ +1001 +)$HOLDER_PID /\1PID /" "$OUT/$name"
 	[ "$status" = 0 ] || { cat "$OUT/$name"; fail "$name: $* exited with $status"; }
-	diff -u "$GOLDEN/$name" "$OUT/$name" || differ+=("$name ($*)")
+	# The holder's pid sets the width of its column: check the alignment
+	# here, then compare with runs of spaces squeezed.
+	case $name in list.txt | holders.txt)
+		[ -z "$(misaligned "$OUT/$name")" ] || { cat "$OUT/$name"; fail "$name: columns not aligned"; } ;;
+	esac
+	sed -i -E "s/pid=$HOLDER_PID\b/pid=PID/g; s/^([0-9]+ +1001 +)$HOLDER_PID /\1PID /; s/  +/  /g" "$OUT/$name"
+	sed -E 's/  +/  /g' "$GOLDEN/$name" >"$OUT/$name.golden"
+	diff -u "$OUT/$name.golden" "$OUT/$name" || differ+=("$name ($*)")
 }
 
 # An unprivileged user lists over the private socket, root over the system bus.
