@@ -54,8 +54,9 @@ static const char *driver_name(const char *driver)
 	return driver && *driver ? driver : "(no driver)";
 }
 
-static int rebind_one(sd_bus *bus, const Rebind *cmd, const char *device)
+static int rebind_one(sd_bus *bus, const char *device, const void *userdata)
 {
+	const Rebind *cmd = userdata;
 	_cleanup_(sd_bus_error_free) sd_bus_error e = SD_BUS_ERROR_NULL;
 	_cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
 	const char *driver;
@@ -84,8 +85,7 @@ static int run(const struct vfioctl *ctx, const Rebind *cmd, int argc, char **ar
 	    {"help", no_argument, NULL, 'h'},
 	    {},
 	};
-	_cleanup_(sd_bus_flush_close_unrefp) sd_bus *bus = NULL;
-	int c, r, failed = 0;
+	int c;
 
 	while ((c = getopt_long(argc, argv, "h", options, NULL)) != -1)
 		switch (c) {
@@ -101,19 +101,7 @@ static int run(const struct vfioctl *ctx, const Rebind *cmd, int argc, char **ar
 			cmd->name);
 		return 1;
 	}
-	r = vfioctl_connect_manager(ctx, &bus);
-	if (r < 0)
-		return 1;
-	for (int i = optind; i < argc; i++) {
-		_cleanup_free_ char *device = canonical_device(argv[i]);
-
-		if (!device) {
-			fprintf(stderr, "vfioctl: out of memory\n");
-			return 1;
-		}
-		failed |= rebind_one(bus, cmd, device) < 0;
-	}
-	return failed;
+	return vfioctl_for_each_device(ctx, argc - optind, argv + optind, rebind_one, cmd);
 }
 
 int cmd_bind(const struct vfioctl *ctx, int argc, char **argv)

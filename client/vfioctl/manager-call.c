@@ -1,13 +1,15 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * The connection of the admin commands (reload, bind, unbind): a plain
- * peer-to-peer sd-bus connection to vfiod, as libvfioc makes, where vfiod
- * takes the caller's identity from SO_PEERCRED.
+ * The connection of the admin commands (reload, bind, unbind, release): a
+ * plain peer-to-peer sd-bus connection to vfiod, as libvfioc makes, where
+ * vfiod takes the caller's identity from SO_PEERCRED; and their loop over
+ * DEVICE arguments.
  */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "util.h"
 #include "vfioc.h"
 #include "vfioctl.h"
 
@@ -35,4 +37,25 @@ int vfioctl_connect_manager(const struct vfioctl *ctx, sd_bus **ret)
 	}
 	*ret = bus;
 	return 0;
+}
+
+int vfioctl_for_each_device(const struct vfioctl *ctx, int argc, char **argv,
+			    int (*call)(sd_bus *bus, const char *device, const void *userdata),
+			    const void *userdata)
+{
+	_cleanup_(sd_bus_flush_close_unrefp) sd_bus *bus = NULL;
+	int failed = 0;
+
+	if (vfioctl_connect_manager(ctx, &bus) < 0)
+		return 1;
+	for (int i = 0; i < argc; i++) {
+		_cleanup_free_ char *device = canonical_device(argv[i]);
+
+		if (!device) {
+			fprintf(stderr, "vfioctl: out of memory\n");
+			return 1;
+		}
+		failed |= call(bus, device, userdata) < 0;
+	}
+	return failed;
 }

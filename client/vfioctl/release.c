@@ -27,7 +27,7 @@ static void help(FILE *f)
 		   "See vfioctl(1).\n");
 }
 
-static int release_one(sd_bus *bus, const char *device)
+static int release_one(sd_bus *bus, const char *device, const void *userdata)
 {
 	_cleanup_(sd_bus_error_free) sd_bus_error e = SD_BUS_ERROR_NULL;
 	_cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
@@ -55,8 +55,7 @@ int cmd_release(const struct vfioctl *ctx, int argc, char **argv)
 	    {"help", no_argument, NULL, 'h'},
 	    {},
 	};
-	_cleanup_(sd_bus_flush_close_unrefp) sd_bus *bus = NULL;
-	int c, failed = 0;
+	int c;
 
 	while ((c = getopt_long(argc, argv, "h", options, NULL)) != -1)
 		switch (c) {
@@ -71,16 +70,5 @@ int cmd_release(const struct vfioctl *ctx, int argc, char **argv)
 		fprintf(stderr, "vfioctl: release needs a DEVICE. Try 'vfioctl release --help'.\n");
 		return 1;
 	}
-	if (vfioctl_connect_manager(ctx, &bus) < 0)
-		return 1;
-	for (int i = optind; i < argc; i++) {
-		_cleanup_free_ char *device = canonical_device(argv[i]);
-
-		if (!device) {
-			fprintf(stderr, "vfioctl: out of memory\n");
-			return 1;
-		}
-		failed |= release_one(bus, device) < 0;
-	}
-	return failed;
+	return vfioctl_for_each_device(ctx, argc - optind, argv + optind, release_one, NULL);
 }

@@ -48,6 +48,15 @@ int cmd_release(const struct vfioctl *ctx, int argc, char **argv);
 /* A peer connection to vfiod for the admin commands; prints why it failed. */
 int vfioctl_connect_manager(const struct vfioctl *ctx, sd_bus **ret);
 
+/*
+ * Connects like vfioctl_connect_manager() and calls `call` for each of the
+ * argc DEVICE arguments, made canonical, even after one failed. Returns the
+ * exit code: 0 when every call succeeded, else 1.
+ */
+int vfioctl_for_each_device(const struct vfioctl *ctx, int argc, char **argv,
+			    int (*call)(sd_bus *bus, const char *device, const void *userdata),
+			    const void *userdata);
+
 /* "00:03.0" and upper-case hex made canonical; anything else copied as it is. NULL: no memory. */
 char *canonical_device(const char *s);
 
