@@ -209,34 +209,61 @@ static int on_connection(sd_event_source *s, int fd, uint32_t revents, void *use
 	return 0;
 }
 
+/* Whether something accepts connections at `sa` (a full backlog counts as alive). */
+static bool socket_is_live(const struct sockaddr_un *sa)
+{
+	_cleanup_close_ int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+
+	if (fd < 0)
+		return false;
+	return connect(fd, (const struct sockaddr *)sa, sizeof(*sa)) == 0 || errno == EAGAIN;
+}
+
+/*
+ * Refuses a path that another live instance serves; a stale file left by a
+ * crash is replaced. Binds under a temporary name and renames the socket into
+ * place only once it listens with its final mode, so a client never finds a
+ * path that refuses it (ECONNREFUSED between bind and listen, EACCES before
+ * the chmod).
+ */
 static int bind_socket(const char *path)
 {
-	struct sockaddr_un sa = {.sun_family = AF_UNIX};
+	struct sockaddr_un final = {.sun_family = AF_UNIX}, sa = {.sun_family = AF_UNIX};
 	_cleanup_close_ int fd = -EBADF;
 	_cleanup_free_ char *dir = NULL;
+	int r;
 
-	if (strlen(path) >= sizeof(sa.sun_path))
+	if (snprintf(final.sun_path, sizeof(final.sun_path), "%s", path) >=
+		(int)sizeof(final.sun_path) ||
+	    snprintf(sa.sun_path, sizeof(sa.sun_path), "%s.%d.new", path, (int)getpid()) >=
+		(int)sizeof(sa.sun_path))
 		return log_error_errno(ENAMETOOLONG, "Socket path too long: %s", path);
-	strcpy(sa.sun_path, path);
 
 	dir = strdup(path);
 	if (!dir)
 		return -ENOMEM;
 	if (mkdir(dirname(dir), 0755) < 0 && errno != EEXIST)
 		return log_error_errno(errno, "Cannot create the directory of %s: %m", path);
+	if (socket_is_live(&final))
+		return log_error_errno(EADDRINUSE, "Another process already listens on %s", path);
 
 	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
 	if (fd < 0)
 		return negative_errno();
-	(void)unlink(path);
+	(void)unlink(sa.sun_path);
 	if (bind(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0)
-		return log_error_errno(errno, "Cannot bind %s: %m", path);
+		return log_error_errno(errno, "Cannot bind %s: %m", sa.sun_path);
 	/* Anyone may connect; every call is authorized on its own. */
-	if (chmod(path, 0666) < 0)
-		return log_error_errno(errno, "Cannot chmod %s: %m", path);
-	if (listen(fd, SOMAXCONN) < 0)
-		return log_error_errno(errno, "Cannot listen on %s: %m", path);
-	return TAKE_FD(fd);
+	if (chmod(sa.sun_path, 0666) < 0)
+		r = log_error_errno(errno, "Cannot chmod %s: %m", sa.sun_path);
+	else if (listen(fd, SOMAXCONN) < 0)
+		r = log_error_errno(errno, "Cannot listen on %s: %m", sa.sun_path);
+	else if (rename(sa.sun_path, path) < 0)
+		r = log_error_errno(errno, "Cannot move the socket to %s: %m", path);
+	else
+		return TAKE_FD(fd);
+	(void)unlink(sa.sun_path);
+	return r;
 }
 
 int manager_listen(Manager *m, const char *socket_path)

@@ -7,7 +7,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/un.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -52,6 +54,25 @@ int vfiod_prepare(const char *root, const char *policy, VfiodPaths *ret)
 	return 0;
 }
 
+/*
+ * Whether the daemon serves `path`. A connection would activate a socket-
+ * activated one, so there the file appearing is the sign (activate-loop binds
+ * under a temporary name, as vfiod does).
+ */
+static bool socket_ready(const char *path, bool activated)
+{
+	struct sockaddr_un sa = {.sun_family = AF_UNIX};
+	_cleanup_close_ int fd = -EBADF;
+
+	if (activated)
+		return access(path, F_OK) == 0;
+	if (strlen(path) >= sizeof(sa.sun_path))
+		return false;
+	strcpy(sa.sun_path, path);
+	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	return fd >= 0 && connect(fd, (struct sockaddr *)&sa, sizeof(sa)) == 0;
+}
+
 pid_t vfiod_spawn(const char *root, const VfiodPaths *p, char *const args[], char *const env[],
 		  bool activated)
 {
@@ -63,8 +84,9 @@ pid_t vfiod_spawn(const char *root, const VfiodPaths *p, char *const args[], cha
 
 	if (!binary || (activated && !activator))
 		return -ENOENT;
-	(void)unlink(p->socket);
 	if (activated) {
+		/* Its listening socket starts the daemon, so readiness is the file appearing. */
+		(void)unlink(p->socket);
 		argv[n++] = activator;
 		argv[n++] = p->socket;
 		argv[n++] = "--";
@@ -100,12 +122,12 @@ pid_t vfiod_spawn(const char *root, const VfiodPaths *p, char *const args[], cha
 		execv(argv[0], (char *const *)argv);
 		_exit(127);
 	}
-	for (int i = 0; i < 500 && access(p->socket, F_OK) < 0; i++) {
+	for (int i = 0; i < 500 && !socket_ready(p->socket, activated); i++) {
 		if (!vfiod_running(pid))
 			return -ECHILD;
 		usleep(10000);
 	}
-	if (access(p->socket, F_OK) < 0) {
+	if (!socket_ready(p->socket, activated)) {
 		kill(pid, SIGKILL);
 		waitpid(pid, NULL, 0);
 		return -ETIMEDOUT;

@@ -28,7 +28,9 @@ int vfiod_prepare(const char *root, const char *policy, VfiodPaths *ret);
  * Not activated: vfiod binds p->socket itself. Activated: $ACTIVATE_LOOP
  * holds p->socket and starts vfiod on each connection (the returned pid is
  * activate-loop's; its own lines go to p->log too). Waits up to 5 s for the
- * socket. Returns the pid, or a negative errno.
+ * socket: until it accepts a connection, or, activated, until the file exists.
+ * Returns the pid (also of a daemon that then fails because another one serves
+ * the socket), -ECHILD if it exited first, or another negative errno.
  */
 pid_t vfiod_spawn(const char *root, const VfiodPaths *p, char *const args[], char *const env[],
 		  bool activated);
