@@ -197,6 +197,11 @@ int main(int argc, char *argv[])
 	r = parse_argv(argc, argv, &o);
 	if (r <= 0)
 		return r < 0 ? 2 : 0;
+	r = manager_block_signals();
+	if (r < 0) {
+		log_error_errno(r, "Cannot block signals: %m");
+		return 1;
+	}
 
 	raise_fd_limit();
 	r = manager_new(o.root, &m);

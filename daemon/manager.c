@@ -344,10 +344,9 @@ static int on_sighup(sd_event_source *s, const struct signalfd_siginfo *si, void
 	return 0;
 }
 
-int manager_run(Manager *m)
+int manager_block_signals(void)
 {
 	sigset_t mask;
-	int r;
 
 	sigemptyset(&mask);
 	sigaddset(&mask, SIGTERM);
@@ -355,6 +354,15 @@ int manager_run(Manager *m)
 	sigaddset(&mask, SIGHUP);
 	if (sigprocmask(SIG_BLOCK, &mask, NULL) < 0)
 		return negative_errno();
+	/* SIGPIPE from a vanished peer must not kill the daemon. */
+	signal(SIGPIPE, SIG_IGN);
+	return 0;
+}
+
+int manager_run(Manager *m)
+{
+	int r;
+
 	r = sd_event_add_signal(m->event, NULL, SIGTERM, NULL, NULL);
 	if (r >= 0)
 		r = sd_event_add_signal(m->event, NULL, SIGINT, NULL, NULL);
@@ -362,8 +370,6 @@ int manager_run(Manager *m)
 		r = sd_event_add_signal(m->event, NULL, SIGHUP, on_sighup, m);
 	if (r < 0)
 		return r;
-	/* SIGPIPE from a vanished peer must not kill the daemon. */
-	signal(SIGPIPE, SIG_IGN);
 
 	(void)sd_notify(false, "READY=1");
 	manager_notify_status(m);

@@ -105,4 +105,11 @@ Claim *manager_find_group_holder(Manager *m, int group);
 
 void manager_notify_status(Manager *m);
 
+/*
+ * Blocks SIGTERM, SIGINT and SIGHUP (manager_run() receives them through
+ * sd-event) and ignores SIGPIPE. Called first thing, so that a signal arriving
+ * while the daemon starts waits for the loop instead of killing it.
+ */
+int manager_block_signals(void);
+
 int manager_run(Manager *m);
