@@ -428,10 +428,11 @@ static int method_calls(sd_bus_message *m, void *userdata, sd_bus_error *error)
 	return sd_bus_send(NULL, reply, NULL);
 }
 
+/* Id 0 means the newest claim. */
 static struct fake_claim *claim_by_id(uint32_t id, sd_bus_error *error)
 {
 	for (struct fake_claim *c = claims; c; c = c->next)
-		if (c->id == id)
+		if (c->id == id || id == 0)
 			return c;
 	sd_bus_error_setf(error, "io.vfiod.Error.InvalidArgument", "no claim %" PRIu32, id);
 	return NULL;
