@@ -52,24 +52,25 @@ static void claim_args_done(struct claim_args *a)
 
 static void help(FILE *f)
 {
-	fprintf(f,
-		"Usage: vfioctl [--address ADDRESS] claim [OPTIONS] DEVICE... -- PROGRAM [ARG...]\n"
-		"\n"
-		"Claims the devices from vfiod and runs PROGRAM with the device fds, the DMA\n"
-		"container fd (container mode) and the IRQ eventfds asked for, from fd 3 up;\n"
-		"VFIOD_* environment variables say which is which. The claim ends when PROGRAM\n"
-		"exits; vfioctl exits with PROGRAM's status. When vfiod revokes the claim,\n"
-		"PROGRAM gets SIGTERM; when vfiod ends it, SIGKILL.\n"
-		"\n"
-		"Options:\n"
-		"  -d, --dma MODE                 container or brokered (default: the policy's)\n"
-		"  -i, --irq DEVICE:INDEX:COUNT   ask for COUNT eventfds of IRQ INDEX (0-4 or\n"
-		"                                 intx, msi, msix, err, req); repeatable\n"
-		"  -q, --quiet                    no notes on stderr\n"
-		"  -h, --help                     show this help\n"
-		"\n"
-		"DEVICE is a PCI address, 0000:00:03.0 (00:03.0 means domain 0).\n"
-		"See vfioctl(1).\n");
+	fprintf(
+	    f, "Usage: vfioctl [--address ADDRESS | --system] claim [OPTIONS] DEVICE... -- PROGRAM "
+	       "[ARG...]\n"
+	       "\n"
+	       "Claims the devices from vfiod and runs PROGRAM with the device fds, the DMA\n"
+	       "container fd (container mode) and the IRQ eventfds asked for, from fd 3 up;\n"
+	       "VFIOD_* environment variables say which is which. The claim ends when PROGRAM\n"
+	       "exits; vfioctl exits with PROGRAM's status. When vfiod revokes the claim,\n"
+	       "PROGRAM gets SIGTERM; when vfiod ends it, SIGKILL.\n"
+	       "\n"
+	       "Options:\n"
+	       "  -d, --dma MODE                 container or brokered (default: the policy's)\n"
+	       "  -i, --irq DEVICE:INDEX:COUNT   ask for COUNT eventfds of IRQ INDEX (0-4 or\n"
+	       "                                 intx, msi, msix, err, req); repeatable\n"
+	       "  -q, --quiet                    no notes on stderr\n"
+	       "  -h, --help                     show this help\n"
+	       "\n"
+	       "DEVICE is a PCI address, 0000:00:03.0 (00:03.0 means domain 0).\n"
+	       "See vfioctl(1).\n");
 }
 
 static void print_error(const char *format, ...) _printf_(1, 2);
@@ -555,10 +556,12 @@ int cmd_claim(const struct vfioctl *ctx, int argc, char **argv)
 		return r;
 	}
 
-	r = vfioc_connect(ctx->address, &client);
+	r = ctx->system ? vfioc_connect_system(&client) : vfioc_connect(ctx->address, &client);
 	if (r < 0) {
-		print_error("cannot connect to vfiod at %s: %s",
-			    ctx->address	      ? ctx->address
+		print_error("cannot connect to vfiod %s%s: %s",
+			    ctx->system ? "on the system bus" : "at ",
+			    ctx->system		      ? ""
+			    : ctx->address	      ? ctx->address
 			    : getenv("VFIOD_ADDRESS") ? getenv("VFIOD_ADDRESS")
 						      : VFIOC_DEFAULT_ADDRESS,
 			    strerror(-r));

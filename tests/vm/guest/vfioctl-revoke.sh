@@ -2,7 +2,8 @@
 # vfioctl claim passes a revocation on to PROGRAM: SIGTERM as soon as vfiod
 # asks (long before the grace period ends), so the unbind completes; and a
 # PROGRAM that ignores SIGTERM gets SIGKILL once vfiod ends the claim, since
-# nobody vouches for its device fds any more.
+# nobody vouches for its device fds any more. The same over the system bus
+# (--system), where the library believes only vfiod's unique name.
 . "$SOURCE_DIR/tests/vm/vfiod-lib.sh"
 
 mkdir -p /etc/vfiod
@@ -16,8 +17,14 @@ RevokeGraceSec=60s
 Addresses=$EDU2
 Users=1001
 RevokeGraceSec=2s
+
+[Rule bus]
+Addresses=$EDU3
+Users=1001
+RevokeGraceSec=60s
 CONF
 chmod 0644 /etc/vfiod/revoke.conf
+start_system_bus
 start_vfiod --config /etc/vfiod/revoke.conf --log-level debug
 
 unbind_in_background() {
@@ -66,5 +73,18 @@ grep -Eq "^vfioctl: vfiod ended the claim \(.+\): sending SIGKILL to bash pid [0
 	/tmp/claim2.out || fail "no SIGKILL line from vfioctl"
 wait_until 20 test ! -e "/proc/$UNBINDER" || fail "the unbind did not complete after the kill"
 [ "$(claims)" -eq 0 ] || fail "the claim is still there"
+
+note "--system: claim, revocation by vfioctl release, reload"
+run_as 1001 1001 "$VFIOCTL" --system claim "$EDU3" -- sleep 1000 >/tmp/claim3.out 2>&1 &
+VFIOCTL_PID=$!
+wait_until 20 test "$(claims)" -eq 1 || fail "no claim over the system bus: $(</tmp/claim3.out)"
+"$VFIOCTL" --system release "$EDU3" || fail "vfioctl --system release failed"
+wait "$VFIOCTL_PID" && status=0 || status=$?
+cat /tmp/claim3.out
+[ "$status" -eq 143 ] || fail "expected 143 over the system bus, got $status"
+grep -Eq "^vfioctl: $EDU3 revoked \(.+\): sending SIGTERM to sleep pid [0-9]+$" /tmp/claim3.out ||
+	fail "no revocation line over the system bus"
+wait_until 10 test "$(claims)" -eq 0 || fail "the bus claim is still there"
+"$VFIOCTL" --system --verbose reload || fail "vfioctl --system reload failed"
 
 stop_vfiod || fail "vfiod did not exit cleanly"
