@@ -33,11 +33,13 @@ unbind_in_background() {
 }
 now_ms() { echo $((${EPOCHREALTIME/./} / 1000)); }
 claims() { busctl --address="$VFIOD_ADDRESS" tree io.vfiod.Broker1 | grep -c "claim/" || true; }
+# For wait_until, which must run the count each time (not expand it once).
+claims_are() { [ "$(claims)" -eq "$1" ]; }
 
 note "a revoked claim: PROGRAM gets SIGTERM at once"
 run_as 1001 1001 "$VFIOCTL" claim "$EDU1" -- sleep 1000 >/tmp/claim1.out 2>&1 &
 VFIOCTL_PID=$!
-wait_until 20 test "$(claims)" -eq 1 || fail "no claim appeared: $(</tmp/claim1.out)"
+wait_until 20 claims_are 1 || fail "no claim appeared: $(</tmp/claim1.out)"
 start=$(now_ms)
 unbind_in_background "$EDU1"
 wait "$VFIOCTL_PID" && status=0 || status=$?
@@ -49,7 +51,7 @@ note "vfioctl exited with status $status, $waited ms after the unbind began (gra
 grep -Eq "^vfioctl: $EDU1 revoked \(.+\): sending SIGTERM to sleep pid [0-9]+$" /tmp/claim1.out ||
 	fail "no revocation line from vfioctl"
 wait_until 20 test ! -e "/proc/$UNBINDER" || fail "the unbind did not complete"
-wait_until 10 test "$(claims)" -eq 0 || fail "the claim is still there"
+wait_until 10 claims_are 0 || fail "the claim is still there"
 grep -q "Revoked by force $EDU1" "$VM_ARTIFACTS/vfiod.log" && fail "vfiod had to force $EDU1"
 
 note "PROGRAM ignores SIGTERM: SIGKILL once vfiod ends the claim"
@@ -58,7 +60,7 @@ mkfifo -m 0666 /tmp/never
 run_as 1001 1001 "$VFIOCTL" claim "$EDU2" -- \
 	bash -c 'trap "" TERM; exec 9<>/tmp/never; read -r -u 9' >/tmp/claim2.out 2>&1 &
 VFIOCTL_PID=$!
-wait_until 20 test "$(claims)" -eq 1 || fail "no claim appeared: $(</tmp/claim2.out)"
+wait_until 20 claims_are 1 || fail "no claim appeared: $(</tmp/claim2.out)"
 start=$(now_ms)
 unbind_in_background "$EDU2"
 wait "$VFIOCTL_PID" && status=0 || status=$?
@@ -77,14 +79,14 @@ wait_until 20 test ! -e "/proc/$UNBINDER" || fail "the unbind did not complete a
 note "--system: claim, revocation by vfioctl release, reload"
 run_as 1001 1001 "$VFIOCTL" --system claim "$EDU3" -- sleep 1000 >/tmp/claim3.out 2>&1 &
 VFIOCTL_PID=$!
-wait_until 20 test "$(claims)" -eq 1 || fail "no claim over the system bus: $(</tmp/claim3.out)"
+wait_until 20 claims_are 1 || fail "no claim over the system bus: $(</tmp/claim3.out)"
 "$VFIOCTL" --system release "$EDU3" || fail "vfioctl --system release failed"
 wait "$VFIOCTL_PID" && status=0 || status=$?
 cat /tmp/claim3.out
 [ "$status" -eq 143 ] || fail "expected 143 over the system bus, got $status"
 grep -Eq "^vfioctl: $EDU3 revoked \(.+\): sending SIGTERM to sleep pid [0-9]+$" /tmp/claim3.out ||
 	fail "no revocation line over the system bus"
-wait_until 10 test "$(claims)" -eq 0 || fail "the bus claim is still there"
+wait_until 10 claims_are 0 || fail "the bus claim is still there"
 "$VFIOCTL" --system --verbose reload || fail "vfioctl --system reload failed"
 
 stop_vfiod || fail "vfiod did not exit cleanly"
