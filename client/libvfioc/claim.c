@@ -48,6 +48,7 @@ static struct vfioc_claim *claim_destroy(struct vfioc_claim *claim)
 
 	claim_drop_mappings(claim);
 	claim_close_fds(claim);
+	events_claim_removed(claim);
 	for (size_t i = 0; i < claim->n_devices; i++) {
 		free(claim->devices[i].address);
 		free(claim->devices[i].irqs);
@@ -379,6 +380,7 @@ VFIOC_EXPORT int vfioc_claim(struct vfioc_client *client, const char *const *dev
 
 	log_debug("claimed %s%s as %s in %s mode", devices[0], n_devices > 1 ? " and more" : "",
 		  claim->path, claim->dma_mode);
+	events_claim_added(claim);
 	*ret = TAKE_PTR(claim);
 	return 0;
 }

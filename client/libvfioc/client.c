@@ -5,6 +5,8 @@
  */
 #include <stdarg.h>
 #include <stdio.h>
+#include <sys/epoll.h>
+#include <sys/eventfd.h>
 
 #include "vfioc-private.h"
 
@@ -20,8 +22,12 @@ struct vfioc_client *client_unref(struct vfioc_client *client)
 	if (!client || --client->n_ref > 0)
 		return NULL;
 
+	events_drop_all(client);
 	sd_bus_flush_close_unref(client->bus);
+	safe_close(client->poll_fd);
+	safe_close(client->wakeup_fd);
 	free(client->destination);
+	free(client->broker_unique_name);
 	free(client->server_version);
 	free(client->error_name);
 	free(client->error_message);
@@ -127,9 +133,62 @@ int client_new_method_call(struct vfioc_client *client, const char *path, const 
 int client_call(struct vfioc_client *client, sd_bus_message *m, sd_bus_error *error,
 		sd_bus_message **ret_reply)
 {
+	int r;
+
 	log_debug("calling %s.%s on %s", sd_bus_message_get_interface(m),
 		  sd_bus_message_get_member(m), sd_bus_message_get_path(m));
-	return sd_bus_call(client->bus, m, client->timeout_usec, error, ret_reply);
+	/* sd-bus queues (without dispatching) whatever else arrives while it waits for the
+	 * reply: signals read here become events in the next vfioc_client_dispatch(). */
+	r = sd_bus_call(client->bus, m, client->timeout_usec, error, ret_reply);
+	client_update_wakeup(client);
+	return r;
+}
+
+void client_update_wakeup(struct vfioc_client *client)
+{
+	uint64_t usec = UINT64_MAX;
+	int r;
+
+	if (client->wakeup_fd < 0 || client->wakeup_pending)
+		return;
+	/* A zero timeout means sd-bus has messages queued already (or is closing). */
+	r = sd_bus_get_timeout(client->bus, &usec);
+	if (!events_pending(client) && (r <= 0 || usec != 0))
+		return;
+	if (eventfd_write(client->wakeup_fd, 1) < 0)
+		log_debug("cannot wake the caller's poll: %s", strerror(errno));
+	else
+		client->wakeup_pending = true;
+}
+
+static void client_clear_wakeup(struct vfioc_client *client)
+{
+	eventfd_t v;
+
+	if (client->wakeup_pending && eventfd_read(client->wakeup_fd, &v) < 0)
+		log_debug("cannot read the wakeup eventfd: %s", strerror(errno));
+	client->wakeup_pending = false;
+}
+
+/* The fd callers poll: the bus socket and the wakeup eventfd behind one epoll fd. */
+static int client_setup_poll(struct vfioc_client *client)
+{
+	struct epoll_event ev = {.events = EPOLLIN};
+	int fd;
+
+	fd = sd_bus_get_fd(client->bus);
+	if (fd < 0)
+		return fd;
+	client->poll_fd = epoll_create1(EPOLL_CLOEXEC);
+	if (client->poll_fd < 0)
+		return negative_errno();
+	client->wakeup_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	if (client->wakeup_fd < 0)
+		return negative_errno();
+	if (epoll_ctl(client->poll_fd, EPOLL_CTL_ADD, fd, &ev) < 0 ||
+	    epoll_ctl(client->poll_fd, EPOLL_CTL_ADD, client->wakeup_fd, &ev) < 0)
+		return negative_errno();
+	return 0;
 }
 
 static int client_read_version(struct vfioc_client *client)
@@ -155,6 +214,18 @@ static int client_read_version(struct vfioc_client *client)
 	if (r < 0)
 		return client_errno(client, r, "reading the broker's Version");
 
+	/* On the system bus, the unique name behind VFIOC_BUS_NAME: the only sender of signals
+	 * the events take. */
+	if (client->destination) {
+		const char *sender = sd_bus_message_get_sender(reply);
+		if (!sender || sender[0] != ':')
+			return client_errorf(client, -EBADMSG, NULL,
+					     "the broker's reply has no unique sender name");
+		client->broker_unique_name = strdup(sender);
+		if (!client->broker_unique_name)
+			return -ENOMEM;
+	}
+
 	client->server_version = strdup(version);
 	if (!client->server_version)
 		return -ENOMEM;
@@ -169,6 +240,7 @@ static int client_new(struct vfioc_client **ret)
 		return -ENOMEM;
 	client->n_ref = 1;
 	client->timeout_usec = VFIOC_DEFAULT_TIMEOUT_USEC;
+	client->poll_fd = client->wakeup_fd = -EBADF;
 	*ret = client;
 	return 0;
 }
@@ -187,6 +259,11 @@ static int client_check_broker(struct vfioc_client *client, const char *where)
 	if (!sd_bus_can_send(client->bus, 'h')) {
 		log_error("the connection to %s cannot pass file descriptors", where);
 		return -EPROTONOSUPPORT;
+	}
+	r = client_setup_poll(client);
+	if (r < 0) {
+		log_error("cannot set up the fd to poll: %s", strerror(-r));
+		return r;
 	}
 	log_debug("connected to vfiod %s at %s", client->server_version, where);
 	return 0;
@@ -295,17 +372,24 @@ VFIOC_EXPORT int vfioc_client_get_fd(struct vfioc_client *client)
 {
 	if (!client)
 		return -EINVAL;
-	return sd_bus_get_fd(client->bus);
+	if (client->poll_fd < 0)
+		return -ENOTCONN;
+	return client->poll_fd;
 }
 
-static int client_process_all(struct vfioc_client *client)
+/* Processes every message sd-bus has or can read without waiting. Returns how many, or the
+ * negative errno that ended processing (-ECONNRESET/-ENOTCONN once the connection is gone). */
+static int client_process_all(struct vfioc_client *client, int *ret_error)
 {
 	int n = 0, r;
 
+	*ret_error = 0;
 	for (;;) {
 		r = sd_bus_process(client->bus, NULL);
-		if (r < 0)
-			return client_errno(client, r, "processing the broker's messages");
+		if (r < 0) {
+			*ret_error = r;
+			return n;
+		}
 		if (r == 0)
 			return n;
 		n++;
@@ -314,22 +398,36 @@ static int client_process_all(struct vfioc_client *client)
 
 VFIOC_EXPORT int vfioc_client_dispatch(struct vfioc_client *client, int timeout_ms)
 {
-	int n, r;
+	_cleanup_(client_unrefp) struct vfioc_client *ref = NULL;
+	int n, error, r;
 
 	if (!client)
 		return -EINVAL;
+	if (client->delivering)
+		return client_errorf(client, -EBUSY, NULL,
+				     "vfioc_client_dispatch() called from the event function");
+	/* An event function may drop the caller's last reference. */
+	ref = client_ref(client);
 
-	n = client_process_all(client);
-	if (n == 0 && timeout_ms != 0) {
+	client_clear_wakeup(client);
+	n = client_process_all(client, &error);
+	if (n == 0 && !error && !events_pending(client) && timeout_ms != 0) {
 		r = sd_bus_wait(client->bus,
 				timeout_ms < 0 ? UINT64_MAX : (uint64_t)timeout_ms * 1000);
 		if (r < 0 && r != -EINTR)
-			return client_errno(client, r, "waiting for the broker");
-		n = client_process_all(client);
+			error = r;
+		else
+			n = client_process_all(client, &error);
 	}
-	if (n < 0)
-		return n;
+
+	/* sd-bus is done: the event function may call anything but dispatch. */
+	events_deliver(client);
+	client_update_wakeup(client);
+
+	if (error < 0 && error != -ENOTCONN && error != -ECONNRESET)
+		return client_errno(client, error, "processing the broker's messages");
 	if (sd_bus_is_open(client->bus) <= 0)
-		return client_errorf(client, -ENOTCONN, NULL, "the broker closed the connection");
+		return client_errorf(client, error < 0 ? error : -ENOTCONN, NULL,
+				     "the broker closed the connection");
 	return n;
 }

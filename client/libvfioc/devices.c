@@ -509,7 +509,7 @@ VFIOC_EXPORT int vfioc_list_devices(struct vfioc_client *client, struct vfioc_de
 }
 
 /* The object path of a device, as io.vfiod.Broker1(5) derives it from the name. */
-static int device_path_from_name(const char *name, char **ret)
+int device_path_from_name(const char *name, char **ret)
 {
 	size_t len = strlen(name);
 	char *path, *p;

@@ -20,11 +20,31 @@
 #define VFIOC_DEVICE_INTERFACE	"io.vfiod.Broker1.Device"
 #define VFIOC_GROUP_INTERFACE	"io.vfiod.Broker1.IommuGroup"
 
+struct client_event;
+
 struct vfioc_client {
 	unsigned n_ref;
 	sd_bus *bus;
 	/* NULL on a peer-to-peer connection, VFIOC_BUS_NAME on the system bus. */
 	char *destination;
+	/* System bus: the unique name that owned VFIOC_BUS_NAME at connect; signals from anyone
+	 * else are ignored. */
+	char *broker_unique_name;
+	/* What vfioc_client_get_fd() returns: an epoll fd watching the bus socket and wakeup_fd,
+	 * an eventfd written when messages or events wait without the socket being readable. */
+	int poll_fd;
+	int wakeup_fd;
+	bool wakeup_pending;
+	/* The live claims, for routing signals to them (events.c). */
+	struct vfioc_claim *claims;
+	/* Events (events.c): the function, the FIFO queue and what overflowed. */
+	vfioc_event_fn event_fn;
+	void *event_userdata;
+	bool matches_added;
+	bool delivering;
+	struct client_event *events_head, *events_tail;
+	unsigned n_events;
+	unsigned n_lost;
 	uint64_t timeout_usec;
 	char *server_version;
 	/* The last failure: name, message and "name: message". */
@@ -56,6 +76,11 @@ struct vfioc_mapping {
 
 struct vfioc_claim {
 	struct vfioc_client *client;
+	/* In client->claims. */
+	struct vfioc_claim *next, *prev;
+	/* Events already queued: REVOKED at most once, CLAIM_ENDED once and last. */
+	bool revoked;
+	bool ended;
 	char *path;
 	struct vfioc_device *devices;
 	size_t n_devices;
@@ -107,6 +132,23 @@ int client_call(struct vfioc_client *client, sd_bus_message *m, sd_bus_error *er
 		sd_bus_message **ret_reply);
 int client_new_method_call(struct vfioc_client *client, const char *path, const char *interface,
 			   const char *member, sd_bus_message **ret);
+
+/* Makes the fd of vfioc_client_get_fd() readable when messages were read into sd-bus's queue
+ * (by a synchronous call) or events wait, so a caller polling it does not sleep on them. */
+void client_update_wakeup(struct vfioc_client *client);
+
+/* events.c */
+/* Adds the claim to the client's list, and removes it (dropping its queued events). */
+void events_claim_added(struct vfioc_claim *claim);
+void events_claim_removed(struct vfioc_claim *claim);
+/* Calls the event function for each queued event; the caller holds a reference. */
+void events_deliver(struct vfioc_client *client);
+bool events_pending(const struct vfioc_client *client);
+void events_drop_all(struct vfioc_client *client);
+
+/* devices.c */
+/* The object path of a device, as io.vfiod.Broker1(5) derives it from its name. */
+int device_path_from_name(const char *name, char **ret);
 
 /* error.c */
 /* The errno (positive) an io.vfiod.Error.* name maps to, 0 if the name is not one of them. */

@@ -142,20 +142,103 @@ const char *vfioc_client_server_version(const struct vfioc_client *client);
 
 /*
  * Event-loop integration, libseat style: the fd to poll for POLLIN (borrowed;
- * do not read from it or close it) and the function to call when it is
- * readable. Clients that hold a claim for a long time while doing nothing
- * else with the library should dispatch now and then, so the broker's
- * messages do not pile up.
+ * do not read from it or close it; since LIBVFIOC_0.3 an epoll fd that also
+ * becomes readable when a synchronous call left messages or events behind)
+ * and the function to call when it is readable. Clients that hold a claim for
+ * a long time while doing nothing else with the library should dispatch now
+ * and then, so the broker's messages do not pile up.
  *
- * vfioc_client_get_fd() returns the fd, or -EINVAL/-ENOTCONN.
+ * vfioc_client_get_fd() returns the fd, the same for the client's lifetime,
+ * or -EINVAL/-ENOTCONN.
  * vfioc_client_dispatch() processes what has arrived, first waiting up to
  * timeout_ms milliseconds (-1: forever, 0: do not wait) for something to
- * arrive. Returns the number of messages processed (>= 0), or a negative
- * errno; -ENOTCONN or -ECONNRESET means the broker went away and every claim
- * of this client has ended.
+ * arrive, then calls the event function (vfioc_client_set_event_fn) for
+ * every queued event. Returns the number of messages processed (>= 0), or a
+ * negative errno; -ENOTCONN or -ECONNRESET means the broker went away and
+ * every claim of this client has ended (the CLAIM_ENDED events of the claims
+ * are delivered before it returns that); -EBUSY when called from inside the
+ * event function.
  */
 int vfioc_client_get_fd(struct vfioc_client *client);
 int vfioc_client_dispatch(struct vfioc_client *client, int timeout_ms);
+
+/* ---- Events (LIBVFIOC_0.3) ----------------------------------------------------------------- */
+
+/* What happened to a claim. */
+enum vfioc_event_type {
+	/* The broker asks for the claim back (io.vfiod.Broker1.Claim.Revoked): device is being
+	 * unbound or removed. Close the fds and release within the grace period of the policy,
+	 * or the broker ends the claim (and, where the policy says so, kills the holder). At
+	 * most once per claim. */
+	VFIOC_EVENT_REVOKED = 1,
+	/* The claim is over without vfioc_claim_release(): the broker ended it (its object went
+	 * away, e.g. after the grace period of a revocation), or the connection to the broker
+	 * was lost (connection_lost). The fds still work as fds, but the broker no longer
+	 * vouches for them: close them and free the claim. Once per claim, the claim's last
+	 * event. */
+	VFIOC_EVENT_CLAIM_ENDED = 2,
+	/* device, part of the claim, is gone from the broker (hot-unplugged, or no longer
+	 * published). Usually followed by CLAIM_ENDED. */
+	VFIOC_EVENT_DEVICE_GONE = 3,
+	/* The queue overflowed: n_lost older events were dropped. Re-read what you need (e.g.
+	 * vfioc_list_claims()). claim is NULL. */
+	VFIOC_EVENT_LOST = 4,
+};
+
+/*
+ * One event, valid only during the call of the event function. The library
+ * allocates it; later versions may append fields, so never copy it by value.
+ */
+struct vfioc_event {
+	enum vfioc_event_type type;
+	/* The claim it concerns (NULL for VFIOC_EVENT_LOST); still valid during the call. */
+	struct vfioc_claim *claim;
+	/* REVOKED and DEVICE_GONE: the device's address or name; NULL otherwise. */
+	const char *device;
+	/* REVOKED: the broker's reason; CLAIM_ENDED: a human-readable cause; NULL otherwise. */
+	const char *reason;
+	/* CLAIM_ENDED: true when the connection to the broker was lost (the broker went away or
+	 * the socket closed), false when the broker ended the claim. */
+	bool connection_lost;
+	/* LOST: how many events were dropped. */
+	unsigned n_lost;
+};
+
+/* At most this many events wait for vfioc_client_dispatch(); beyond it the oldest are dropped
+ * and counted in one VFIOC_EVENT_LOST, delivered before the rest. */
+#define VFIOC_MAX_QUEUED_EVENTS 64
+
+typedef void (*vfioc_event_fn)(struct vfioc_client *client, const struct vfioc_event *event,
+			       void *userdata);
+
+/*
+ * Sets the function that receives the events of this client's claims, or
+ * NULL to stop them (events already queued are dropped). Set it before
+ * claiming: signals that arrive while no function is set are not queued.
+ *
+ * Events are only ever delivered from vfioc_client_dispatch(), after it has
+ * processed the broker's messages, never from inside another call: a
+ * synchronous call that reads a signal while it waits for its reply only
+ * queues the event (and makes the fd of vfioc_client_get_fd() readable).
+ * Inside the event function every call of the library is allowed, except
+ * vfioc_client_dispatch() (it returns -EBUSY): in particular
+ * vfioc_claim_release() or vfioc_claim_free() of the event's claim (its
+ * further queued events are dropped), vfioc_client_set_event_fn(), and
+ * vfioc_client_free() (the client goes once dispatch returns).
+ *
+ * Signals are taken from the broker only: on the system bus, from the unique
+ * name that owned io.vfiod.Broker1 when the client connected.
+ *
+ * Thread safety: the client's rule; the function runs in the thread that
+ * calls vfioc_client_dispatch().
+ *
+ * Returns 0, -EINVAL (NULL client), -ENOTCONN, -ENOMEM, or the negative
+ * errno of adding the match rules (system bus).
+ */
+int vfioc_client_set_event_fn(struct vfioc_client *client, vfioc_event_fn fn, void *userdata);
+
+/* "revoked", "claim-ended", "device-gone", "lost", or NULL for an unknown type. */
+const char *vfioc_event_type_to_string(enum vfioc_event_type type);
 
 /* ---- Claims -------------------------------------------------------------------------------- */
 

@@ -41,7 +41,7 @@ static const Rebind unbind_command = {
 static void help(FILE *f, const Rebind *cmd)
 {
 	fprintf(f,
-		"Usage: vfioctl [--address ADDRESS] %s DEVICE...\n"
+		"Usage: vfioctl [--address ADDRESS | --system] %s DEVICE...\n"
 		"\n"
 		"%s\n"
 		"Prints one line per device: DEVICE: OLD-DRIVER -> NEW-DRIVER.\n"
@@ -62,8 +62,8 @@ static int rebind_one(sd_bus *bus, const char *device, const void *userdata)
 	const char *driver;
 	int r;
 
-	r = sd_bus_call_method(bus, NULL, "/io/vfiod/Broker1", "io.vfiod.Broker1.Manager",
-			       cmd->method, &e, &reply, "s", device);
+	r = sd_bus_call_method(bus, vfioctl_destination(bus), "/io/vfiod/Broker1",
+			       "io.vfiod.Broker1.Manager", cmd->method, &e, &reply, "s", device);
 	if (r >= 0)
 		r = sd_bus_message_read(reply, "s", &driver);
 	if (r < 0) {

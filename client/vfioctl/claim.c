@@ -13,6 +13,7 @@
 #include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <sys/pidfd.h>
 #include <sys/prctl.h>
 #include <sys/signalfd.h>
 #include <sys/wait.h>
@@ -51,23 +52,25 @@ static void claim_args_done(struct claim_args *a)
 
 static void help(FILE *f)
 {
-	fprintf(f,
-		"Usage: vfioctl [--address ADDRESS] claim [OPTIONS] DEVICE... -- PROGRAM [ARG...]\n"
-		"\n"
-		"Claims the devices from vfiod and runs PROGRAM with the device fds, the DMA\n"
-		"container fd (container mode) and the IRQ eventfds asked for, from fd 3 up;\n"
-		"VFIOD_* environment variables say which is which. The claim ends when PROGRAM\n"
-		"exits; vfioctl exits with PROGRAM's status.\n"
-		"\n"
-		"Options:\n"
-		"  -d, --dma MODE                 container or brokered (default: the policy's)\n"
-		"  -i, --irq DEVICE:INDEX:COUNT   ask for COUNT eventfds of IRQ INDEX (0-4 or\n"
-		"                                 intx, msi, msix, err, req); repeatable\n"
-		"  -q, --quiet                    no notes on stderr\n"
-		"  -h, --help                     show this help\n"
-		"\n"
-		"DEVICE is a PCI address, 0000:00:03.0 (00:03.0 means domain 0).\n"
-		"See vfioctl(1).\n");
+	fprintf(
+	    f, "Usage: vfioctl [--address ADDRESS | --system] claim [OPTIONS] DEVICE... -- PROGRAM "
+	       "[ARG...]\n"
+	       "\n"
+	       "Claims the devices from vfiod and runs PROGRAM with the device fds, the DMA\n"
+	       "container fd (container mode) and the IRQ eventfds asked for, from fd 3 up;\n"
+	       "VFIOD_* environment variables say which is which. The claim ends when PROGRAM\n"
+	       "exits; vfioctl exits with PROGRAM's status. When vfiod revokes the claim,\n"
+	       "PROGRAM gets SIGTERM; when vfiod ends it, SIGKILL.\n"
+	       "\n"
+	       "Options:\n"
+	       "  -d, --dma MODE                 container or brokered (default: the policy's)\n"
+	       "  -i, --irq DEVICE:INDEX:COUNT   ask for COUNT eventfds of IRQ INDEX (0-4 or\n"
+	       "                                 intx, msi, msix, err, req); repeatable\n"
+	       "  -q, --quiet                    no notes on stderr\n"
+	       "  -h, --help                     show this help\n"
+	       "\n"
+	       "DEVICE is a PCI address, 0000:00:03.0 (00:03.0 means domain 0).\n"
+	       "See vfioctl(1).\n");
 }
 
 static void print_error(const char *format, ...) _printf_(1, 2);
@@ -423,13 +426,69 @@ static int exit_code(int status)
 	return EXIT_VFIOCTL_FAILED;
 }
 
+/* PROGRAM, while vfioctl waits for it; signals go through a pidfd, so a recycled pid is never
+ * hit. */
+struct child {
+	const char *name;
+	pid_t pid;
+	int pidfd;
+	bool sent_term; /* for a revocation */
+	bool claim_ended;
+};
+
+static void child_signal(struct child *c, int sig)
+{
+	if (pidfd_send_signal(c->pidfd, sig, NULL, 0) < 0 && errno != ESRCH)
+		print_error("cannot send %s to %s pid %d: %m", sigabbrev_np(sig), c->name,
+			    (int)c->pid);
+}
+
+/*
+ * What vfiod says about the claim, delivered by vfioc_client_dispatch(). A revocation is
+ * passed on as SIGTERM, once: PROGRAM should close the device and exit within the grace
+ * period. A claim vfiod ended (the grace is over) leaves PROGRAM with fds nobody vouches
+ * for any more, and the unbind waits for them: SIGKILL. A lost connection is reported by
+ * dispatch itself.
+ */
+static void on_claim_event(struct vfioc_client *client, const struct vfioc_event *e, void *userdata)
+{
+	struct child *c = userdata;
+
+	switch (e->type) {
+	case VFIOC_EVENT_REVOKED:
+		if (c->sent_term || c->claim_ended)
+			break;
+		fprintf(stderr, "vfioctl: %s revoked (%s): sending SIGTERM to %s pid %d\n",
+			e->device, e->reason, c->name, (int)c->pid);
+		c->sent_term = true;
+		child_signal(c, SIGTERM);
+		break;
+	case VFIOC_EVENT_CLAIM_ENDED:
+		if (e->connection_lost)
+			break;
+		c->claim_ended = true;
+		fprintf(stderr,
+			"vfioctl: vfiod ended the claim (%s): sending SIGKILL to %s pid %d\n",
+			e->reason, c->name, (int)c->pid);
+		child_signal(c, SIGKILL);
+		break;
+	case VFIOC_EVENT_DEVICE_GONE:
+		fprintf(stderr, "vfioctl: %s is gone from vfiod\n", e->device);
+		break;
+	case VFIOC_EVENT_LOST:
+		break;
+	}
+}
+
 /*
  * Waits for PROGRAM, forwarding SIGINT, SIGTERM and SIGHUP that someone sent to vfioctl (a
  * terminal's own signals reach PROGRAM directly, so those are not sent twice), and keeps the
- * connection to vfiod drained. Returns PROGRAM's exit code.
+ * connection to vfiod drained, acting on its events (on_claim_event). Returns PROGRAM's exit
+ * code.
  */
-static int supervise(pid_t pid, int sfd, struct vfioc_client *client, bool *ret_connected)
+static int supervise(struct child *child, int sfd, struct vfioc_client *client, bool *ret_connected)
 {
+	pid_t pid = child->pid;
 	struct pollfd p[2] = {
 	    {.fd = sfd, .events = POLLIN},
 	    {.fd = vfioc_client_get_fd(client), .events = POLLIN},
@@ -450,7 +509,7 @@ static int supervise(pid_t pid, int sfd, struct vfioc_client *client, bool *ret_
 
 			if (read(sfd, &si, sizeof(si)) == sizeof(si) && si.ssi_signo != SIGCHLD &&
 			    si.ssi_code != SI_KERNEL)
-				kill(pid, (int)si.ssi_signo);
+				child_signal(child, (int)si.ssi_signo);
 			pid_t w = waitpid(pid, &status, WNOHANG);
 			if (w == pid)
 				return exit_code(status);
@@ -484,6 +543,7 @@ int cmd_claim(const struct vfioctl *ctx, int argc, char **argv)
 	sigset_t mask, saved;
 	struct sigaction saved_chld;
 	_cleanup_close_ int sfd = -EBADF;
+	struct child child = {.pidfd = -EBADF};
 	bool want_help, connected = true;
 	int r, ret = EXIT_VFIOCTL_FAILED;
 	pid_t pid;
@@ -496,13 +556,23 @@ int cmd_claim(const struct vfioctl *ctx, int argc, char **argv)
 		return r;
 	}
 
-	r = vfioc_connect(ctx->address, &client);
+	r = ctx->system ? vfioc_connect_system(&client) : vfioc_connect(ctx->address, &client);
 	if (r < 0) {
-		print_error("cannot connect to vfiod at %s: %s",
-			    ctx->address	      ? ctx->address
+		print_error("cannot connect to vfiod %s%s: %s",
+			    ctx->system ? "on the system bus" : "at ",
+			    ctx->system		      ? ""
+			    : ctx->address	      ? ctx->address
 			    : getenv("VFIOD_ADDRESS") ? getenv("VFIOD_ADDRESS")
 						      : VFIOC_DEFAULT_ADDRESS,
 			    strerror(-r));
+		goto out;
+	}
+
+	/* Before the claim: a revocation may come at any time. */
+	child.name = a.program[0];
+	r = vfioc_client_set_event_fn(client, on_claim_event, &child);
+	if (r < 0) {
+		print_error("cannot follow the claim's events: %s", strerror(-r));
 		goto out;
 	}
 
@@ -577,13 +647,24 @@ int cmd_claim(const struct vfioctl *ctx, int argc, char **argv)
 	if (pid == 0)
 		run_program(a.program, &l, &saved, &saved_chld, parent);
 
-	ret = supervise(pid, sfd, client, &connected);
+	child.pid = pid;
+	child.pidfd = pidfd_open(pid, 0);
+	if (child.pidfd < 0) {
+		/* Not reaped yet, so the pid is still PROGRAM's. */
+		print_error("pidfd_open: %m; stopping %s", a.program[0]);
+		kill(pid, SIGKILL);
+		waitpid(pid, NULL, 0);
+		goto out;
+	}
+	ret = supervise(&child, sfd, client, &connected);
 	if (ctx->verbose)
 		fprintf(stderr, "vfioctl: %s exited with %d; releasing the claim\n", a.program[0],
 			ret);
 
 out:
-	if (claim && connected) {
+	safe_close(child.pidfd);
+	/* A claim vfiod ended has no object left to call Release() on. */
+	if (claim && connected && !child.claim_ended) {
 		r = vfioc_claim_release(claim);
 		if (r < 0)
 			fprintf(stderr, "vfioctl: releasing the claim: %s\n",

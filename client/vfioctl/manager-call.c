@@ -2,8 +2,8 @@
 /*
  * The connection of the admin commands (reload, bind, unbind, release): a
  * plain peer-to-peer sd-bus connection to vfiod, as libvfioc makes, where
- * vfiod takes the caller's identity from SO_PEERCRED; and their loop over
- * DEVICE arguments.
+ * vfiod takes the caller's identity from SO_PEERCRED, or with --system the
+ * system bus, where vfiod asks polkit; and their loop over DEVICE arguments.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -19,6 +19,16 @@ int vfioctl_connect_manager(const struct vfioctl *ctx, sd_bus **ret)
 	const char *address = ctx->address;
 	int r;
 
+	if (ctx->system) {
+		r = sd_bus_open_system_with_description(&bus, "vfiod");
+		if (r < 0) {
+			fprintf(stderr, "vfioctl: cannot connect to the system bus: %s\n",
+				strerror(-r));
+			return r;
+		}
+		*ret = bus;
+		return 0;
+	}
 	if (!address) {
 		address = secure_getenv("VFIOD_ADDRESS");
 		if (!address || !*address)
@@ -37,6 +47,11 @@ int vfioctl_connect_manager(const struct vfioctl *ctx, sd_bus **ret)
 	}
 	*ret = bus;
 	return 0;
+}
+
+const char *vfioctl_destination(sd_bus *bus)
+{
+	return sd_bus_is_bus_client(bus) > 0 ? VFIOC_BUS_NAME : NULL;
 }
 
 int vfioctl_for_each_device(const struct vfioctl *ctx, int argc, char **argv,

@@ -15,7 +15,7 @@
 
 static void help(FILE *f)
 {
-	fprintf(f, "Usage: vfioctl [--address ADDRESS] release DEVICE...\n"
+	fprintf(f, "Usage: vfioctl [--address ADDRESS | --system] release DEVICE...\n"
 		   "\n"
 		   "Asks vfiod to end the claim that holds each DEVICE: the holder receives\n"
 		   "Claim.Revoked and has the grace period of its policy rule to let go, after\n"
@@ -35,8 +35,8 @@ static int release_one(sd_bus *bus, const char *device, const void *userdata)
 	uint64_t grace_usec;
 	int force, r;
 
-	r = sd_bus_call_method(bus, NULL, "/io/vfiod/Broker1", "io.vfiod.Broker1.Manager", "Revoke",
-			       &e, &reply, "s", device);
+	r = sd_bus_call_method(bus, vfioctl_destination(bus), "/io/vfiod/Broker1",
+			       "io.vfiod.Broker1.Manager", "Revoke", &e, &reply, "s", device);
 	if (r >= 0)
 		r = sd_bus_message_read(reply, "otb", &claim, &grace_usec, &force);
 	if (r < 0) {

@@ -15,7 +15,7 @@
 
 static void help(FILE *f)
 {
-	fprintf(f, "Usage: vfioctl [--address ADDRESS] reload\n"
+	fprintf(f, "Usage: vfioctl [--address ADDRESS | --system] reload\n"
 		   "\n"
 		   "Asks vfiod to reload its policy files; only root may. On an error in the\n"
 		   "new policy vfiod keeps the old one and the error names the file and line.\n"
@@ -49,8 +49,8 @@ int cmd_reload(const struct vfioctl *ctx, int argc, char **argv)
 	r = vfioctl_connect_manager(ctx, &bus);
 	if (r < 0)
 		return 1;
-	r = sd_bus_call_method(bus, NULL, "/io/vfiod/Broker1", "io.vfiod.Broker1.Manager", "Reload",
-			       &e, NULL, "");
+	r = sd_bus_call_method(bus, vfioctl_destination(bus), "/io/vfiod/Broker1",
+			       "io.vfiod.Broker1.Manager", "Reload", &e, NULL, "");
 	if (r < 0) {
 		fprintf(stderr, "vfioctl: reload failed: %s (%s)\n", e.message ?: strerror(-r),
 			e.name ?: "no error name");

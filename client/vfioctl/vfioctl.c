@@ -47,7 +47,7 @@ static void help(FILE *f)
 		"Options:\n"
 		"  -a, --address ADDRESS  D-Bus address of vfiod (default: $VFIOD_ADDRESS, else\n"
 		"                         %s)\n"
-		"      --system           talk to vfiod on the system bus (list, show, holders)\n"
+		"      --system           talk to vfiod on the system bus\n"
 		"  -v, --verbose          say what happens, with libvfioc's debug messages\n"
 		"  -h, --help             show this help\n"
 		"      --version          show the version\n"

@@ -47,6 +47,8 @@ int cmd_release(const struct vfioctl *ctx, int argc, char **argv);
 
 /* A peer connection to vfiod for the admin commands; prints why it failed. */
 int vfioctl_connect_manager(const struct vfioctl *ctx, sd_bus **ret);
+/* The destination of calls on that connection: VFIOC_BUS_NAME on the system bus, else NULL. */
+const char *vfioctl_destination(sd_bus *bus);
 
 /*
  * Connects like vfioctl_connect_manager() and calls `call` for each of the

@@ -428,6 +428,96 @@ static int method_calls(sd_bus_message *m, void *userdata, sd_bus_error *error)
 	return sd_bus_send(NULL, reply, NULL);
 }
 
+/* Id 0 means the newest claim. */
+static struct fake_claim *claim_by_id(uint32_t id, sd_bus_error *error)
+{
+	for (struct fake_claim *c = claims; c; c = c->next)
+		if (c->id == id || id == 0)
+			return c;
+	sd_bus_error_setf(error, "io.vfiod.Error.InvalidArgument", "no claim %" PRIu32, id);
+	return NULL;
+}
+
+/* InterfacesRemoved goes to every connection, as vfiod sends it. */
+static int emit_removed(const char *path, const char *interface)
+{
+	int r;
+
+	for (struct fake_conn *conn = conns; conn; conn = conn->next) {
+		if (conn->dead)
+			continue;
+		r = sd_bus_emit_signal(conn->bus, MANAGER_PATH,
+				       "org.freedesktop.DBus.ObjectManager", "InterfacesRemoved",
+				       "oas", path, 1, interface);
+		if (r < 0)
+			return r;
+	}
+	return 0;
+}
+
+/* Revoke(u claim, s device, s reason, u times): sends Revoked to the claim's owner, times times
+ * (vfiod sends it once; the client must cope with more). */
+static int method_test_revoke(sd_bus_message *m, void *userdata, sd_bus_error *error)
+{
+	const char *device, *reason;
+	uint32_t id, times;
+	struct fake_claim *c;
+	char path[64];
+	int r;
+
+	r = sd_bus_message_read(m, "ussu", &id, &device, &reason, &times);
+	if (r < 0)
+		return r;
+	c = claim_by_id(id, error);
+	if (!c)
+		return -EINVAL;
+	snprintf(path, sizeof(path), CLAIM_PREFIX "/%u", c->id);
+	for (uint32_t i = 0; i < times; i++) {
+		r = sd_bus_emit_signal(c->owner, path, "io.vfiod.Broker1.Claim", "Revoked", "ss",
+				       device, reason);
+		if (r < 0)
+			return r;
+	}
+	return sd_bus_reply_method_return(m, NULL);
+}
+
+/* EndClaim(u claim): ends it as the grace period would, and announces it. */
+static int method_test_end_claim(sd_bus_message *m, void *userdata, sd_bus_error *error)
+{
+	struct fake_claim *c;
+	char path[64];
+	uint32_t id;
+	int r;
+
+	r = sd_bus_message_read(m, "u", &id);
+	if (r < 0)
+		return r;
+	c = claim_by_id(id, error);
+	if (!c)
+		return -EINVAL;
+	snprintf(path, sizeof(path), CLAIM_PREFIX "/%u", c->id);
+	claim_end(c, "Ended");
+	r = emit_removed(path, "io.vfiod.Broker1.Claim");
+	if (r < 0)
+		return r;
+	return sd_bus_reply_method_return(m, NULL);
+}
+
+/* RemoveObject(o path, s interface): announces that an object went away (a hot-unplug). */
+static int method_test_remove_object(sd_bus_message *m, void *userdata, sd_bus_error *error)
+{
+	const char *path, *interface;
+	int r;
+
+	r = sd_bus_message_read(m, "os", &path, &interface);
+	if (r < 0)
+		return r;
+	r = emit_removed(path, interface);
+	if (r < 0)
+		return r;
+	return sd_bus_reply_method_return(m, NULL);
+}
+
 static int property_version(sd_bus *bus, const char *path, const char *interface,
 			    const char *property, sd_bus_message *reply, void *userdata,
 			    sd_bus_error *error)
@@ -447,6 +537,9 @@ static const sd_bus_vtable manager_vtable[] = {
 static const sd_bus_vtable test_vtable[] = {
     SD_BUS_VTABLE_START(0),
     SD_BUS_METHOD("Calls", "", "as", method_calls, SD_BUS_VTABLE_UNPRIVILEGED),
+    SD_BUS_METHOD("Revoke", "ussu", "", method_test_revoke, SD_BUS_VTABLE_UNPRIVILEGED),
+    SD_BUS_METHOD("EndClaim", "u", "", method_test_end_claim, SD_BUS_VTABLE_UNPRIVILEGED),
+    SD_BUS_METHOD("RemoveObject", "os", "", method_test_remove_object, SD_BUS_VTABLE_UNPRIVILEGED),
     SD_BUS_VTABLE_END,
 };
 
@@ -626,11 +719,9 @@ int fake_broker_stop(struct fake_broker *b)
 	return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
 }
 
-int fake_broker_calls(const struct fake_broker *b, char ***ret)
+static int test_connect(const struct fake_broker *b, sd_bus **ret)
 {
 	_cleanup_(sd_bus_flush_close_unrefp) sd_bus *bus = NULL;
-	_cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
-	sd_bus_error error = SD_BUS_ERROR_NULL;
 	int r;
 
 	r = sd_bus_new(&bus);
@@ -640,12 +731,49 @@ int fake_broker_calls(const struct fake_broker *b, char ***ret)
 		r = sd_bus_set_bus_client(bus, false);
 	if (r >= 0)
 		r = sd_bus_start(bus);
+	if (r < 0)
+		return r;
+	*ret = TAKE_PTR(bus);
+	return 0;
+}
+
+int fake_broker_calls(const struct fake_broker *b, char ***ret)
+{
+	_cleanup_(sd_bus_flush_close_unrefp) sd_bus *bus = NULL;
+	_cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
+	sd_bus_error error = SD_BUS_ERROR_NULL;
+	int r;
+
+	r = test_connect(b, &bus);
 	if (r >= 0)
 		r = sd_bus_call_method(bus, NULL, MANAGER_PATH, "io.vfiod.Test", "Calls", &error,
 				       &reply, "");
 	sd_bus_error_free(&error);
 	if (r >= 0)
 		r = sd_bus_message_read_strv(reply, ret);
+	return r < 0 ? r : 0;
+}
+
+int fake_broker_test_call(const struct fake_broker *b, const char *member, const char *types, ...)
+{
+	_cleanup_(sd_bus_flush_close_unrefp) sd_bus *bus = NULL;
+	_cleanup_(sd_bus_message_unrefp) sd_bus_message *m = NULL;
+	sd_bus_error error = SD_BUS_ERROR_NULL;
+	va_list ap;
+	int r;
+
+	r = test_connect(b, &bus);
+	if (r >= 0)
+		r = sd_bus_message_new_method_call(bus, &m, NULL, MANAGER_PATH, "io.vfiod.Test",
+						   member);
+	if (r >= 0) {
+		va_start(ap, types);
+		r = sd_bus_message_appendv(m, types, ap);
+		va_end(ap);
+	}
+	if (r >= 0)
+		r = sd_bus_call(bus, m, 0, &error, NULL);
+	sd_bus_error_free(&error);
 	return r < 0 ? r : 0;
 }
 

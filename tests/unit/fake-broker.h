@@ -61,6 +61,13 @@ int fake_broker_stop(struct fake_broker *b);
  * free with strv_free(). 0 or -errno. */
 int fake_broker_calls(const struct fake_broker *b, char ***ret);
 
+/* Calls a method of io.vfiod.Test that makes the fake send signals, over a connection of its own:
+ *   Revoke(u claim, s device, s reason, u times)  Revoked to the claim's owner, times times
+ *   EndClaim(u claim)                   ends the claim ("Ended <id>"), InterfacesRemoved to all
+ *   RemoveObject(o path, s interface)   InterfacesRemoved of that object to all
+ * claim 0 is the newest claim. Returns once the fake has sent them. 0 or -errno. */
+int fake_broker_test_call(const struct fake_broker *b, const char *member, const char *types, ...);
+
 /* Polls the recorded lines until one equals line, for up to 2 s (connection closes are seen
  * asynchronously). Lines fetched meanwhile are dropped. Returns 1 found, 0 not found, -errno. */
 int fake_broker_wait_for(const struct fake_broker *b, const char *line);

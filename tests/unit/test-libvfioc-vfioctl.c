@@ -34,7 +34,7 @@ static void report_env(const char *name)
 
 /* Prints the VFIOD_* variables and every fd above 2 with what it is and whether it survives
  * exec. Then: "exit N" exits with N, "kill" dies of SIGTERM, "wait" announces "ready" and exits
- * 42 when SIGTERM arrives. */
+ * 42 when SIGTERM arrives, "stubborn" announces "ready" and ignores SIGTERM. */
 static int child(int argc, char **argv)
 {
 	static const char *const vars[] = {
@@ -90,6 +90,14 @@ static int child(int argc, char **argv)
 		sigwait(&mask, &sig);
 		return 42;
 	}
+	if (argc > 0 && streq(argv[0], "stubborn")) {
+		signal(SIGTERM, SIG_IGN);
+		alarm(10); /* no SIGKILL: dies of SIGALRM, vfioctl exits 142 */
+		printf("ready\n");
+		fflush(stdout);
+		for (;;)
+			pause();
+	}
 	return 0;
 }
 
@@ -111,16 +119,21 @@ static void read_all(int fd, char *buf, size_t size)
 	buf[n] = 0;
 }
 
-/* Runs vfioctl with args (NULL-terminated); if signal_when_ready, sends it SIGTERM once PROGRAM
- * printed "ready". */
-static void run_vfioctl(struct run *r, bool signal_when_ready, ...)
+static void sigterm_vfioctl(pid_t pid)
+{
+	kill(pid, SIGTERM);
+}
+
+/* Runs vfioctl with args (NULL-terminated); if when_ready is set, calls it with vfioctl's pid
+ * once PROGRAM printed "ready". */
+static void run_vfioctl(struct run *r, void (*when_ready)(pid_t), ...)
 {
 	const char *argv[64] = {vfioctl};
 	int out[2], err[2], status, n = 1;
 	va_list ap;
 	pid_t pid;
 
-	va_start(ap, signal_when_ready);
+	va_start(ap, when_ready);
 	while (n < 63 && (argv[n] = va_arg(ap, const char *)))
 		n++;
 	va_end(ap);
@@ -146,7 +159,7 @@ static void run_vfioctl(struct run *r, bool signal_when_ready, ...)
 	close(out[1]);
 	close(err[1]);
 
-	if (signal_when_ready) {
+	if (when_ready) {
 		char line[256];
 		size_t len = 0;
 		char c;
@@ -163,7 +176,7 @@ static void run_vfioctl(struct run *r, bool signal_when_ready, ...)
 			if (streq(line, "ready"))
 				break;
 		}
-		kill(pid, SIGTERM);
+		when_ready(pid);
 	}
 	read_all(out[0], r->out, sizeof(r->out));
 	read_all(err[0], r->err, sizeof(r->err));
@@ -204,7 +217,7 @@ static void test_container(const char *self)
 {
 	struct run r;
 
-	run_vfioctl(&r, false, "--address", broker.address, "claim", "--irq", "0000:00:03.0:msi:1",
+	run_vfioctl(&r, NULL, "--address", broker.address, "claim", "--irq", "0000:00:03.0:msi:1",
 		    "-i", "00:04.0:0:1", "00:03.0", "0000:00:04.0", "--", self, "--child", "exit",
 		    "0", NULL);
 	CHECK(r.status == 0);
@@ -233,7 +246,7 @@ static void test_brokered(const char *self)
 	struct run r;
 
 	setenv("LISTEN_FDS", "2", 1); /* must not reach PROGRAM */
-	run_vfioctl(&r, false, "-a", broker.address, "claim", "--dma", "brokered", "0000:00:03.0",
+	run_vfioctl(&r, NULL, "-a", broker.address, "claim", "--dma", "brokered", "0000:00:03.0",
 		    "--", self, "--child", "exit", "7", NULL);
 	unsetenv("LISTEN_FDS");
 	CHECK(r.status == 7);
@@ -248,8 +261,8 @@ static void test_brokered(const char *self)
 	CHECK_CONTAINS(r.err, "note: brokered DMA mode");
 	expect_calls((const char *[]){"Claim 0000:00:03.0 dma-mode=brokered", "Release", NULL});
 
-	run_vfioctl(&r, false, "-a", broker.address, "claim", "-q", "--dma=brokered",
-		    "0000:00:03.0", "--", self, "--child", NULL);
+	run_vfioctl(&r, NULL, "-a", broker.address, "claim", "-q", "--dma=brokered", "0000:00:03.0",
+		    "--", self, "--child", NULL);
 	CHECK(r.status == 0);
 	CHECK_STREQ(r.err, "");
 	expect_calls((const char *[]){"Claim", "Release", NULL});
@@ -260,38 +273,38 @@ static void test_exit_codes(const char *self)
 	struct run r;
 
 	/* Killed by a signal: 128 + signal. */
-	run_vfioctl(&r, false, "-a", broker.address, "claim", "0000:00:03.0", "--", self, "--child",
+	run_vfioctl(&r, NULL, "-a", broker.address, "claim", "0000:00:03.0", "--", self, "--child",
 		    "kill", NULL);
 	CHECK(r.status == 128 + SIGTERM);
 	expect_calls((const char *[]){"Claim", "Release", NULL});
 
 	/* Inherited SIG_IGN for SIGCHLD: vfioctl still sees PROGRAM exit. */
 	ignore_sigchld = true;
-	run_vfioctl(&r, false, "-a", broker.address, "claim", "0000:00:03.0", "--", self, "--child",
+	run_vfioctl(&r, NULL, "-a", broker.address, "claim", "0000:00:03.0", "--", self, "--child",
 		    "exit", "5", NULL);
 	ignore_sigchld = false;
 	CHECK(r.status == 5);
 	expect_calls((const char *[]){"Claim", "Release", NULL});
 
 	/* SIGTERM to vfioctl reaches PROGRAM, which exits 42; then the claim is released. */
-	run_vfioctl(&r, true, "-a", broker.address, "claim", "0000:00:03.0", "--", self, "--child",
-		    "wait", NULL);
+	run_vfioctl(&r, sigterm_vfioctl, "-a", broker.address, "claim", "0000:00:03.0", "--", self,
+		    "--child", "wait", NULL);
 	CHECK(r.status == 42);
 	expect_calls((const char *[]){"Claim", "Release", NULL});
 
 	/* PROGRAM missing or not executable. */
-	run_vfioctl(&r, false, "-a", broker.address, "claim", "0000:00:03.0", "--",
+	run_vfioctl(&r, NULL, "-a", broker.address, "claim", "0000:00:03.0", "--",
 		    "/nonexistent/program", NULL);
 	CHECK(r.status == 127);
 	CHECK_CONTAINS(r.err, "cannot run /nonexistent/program: No such file or directory");
 	expect_calls((const char *[]){"Claim", "Release", NULL});
-	run_vfioctl(&r, false, "-a", broker.address, "claim", "0000:00:03.0", "--", "/dev/null",
+	run_vfioctl(&r, NULL, "-a", broker.address, "claim", "0000:00:03.0", "--", "/dev/null",
 		    NULL);
 	CHECK(r.status == 126);
 	expect_calls((const char *[]){"Claim", "Release", NULL});
 
 	/* The broker refuses: its message, and 125. */
-	run_vfioctl(&r, false, "-a", broker.address, "claim", "0000:00:0b.0", "--", self, NULL);
+	run_vfioctl(&r, NULL, "-a", broker.address, "claim", "0000:00:0b.0", "--", self, NULL);
 	CHECK(r.status == 125);
 	CHECK_CONTAINS(r.err, "vfioctl: cannot claim 0000:00:0b.0: io.vfiod.Error.Busy: "
 			      "0000:00:0b.0 is held by uid 1001 pid 345");
@@ -299,17 +312,60 @@ static void test_exit_codes(const char *self)
 	expect_calls((const char *[]){"Claim 0000:00:0b.0", NULL});
 
 	/* IRQ setup fails after the claim: released, 125. */
-	run_vfioctl(&r, false, "-a", broker.address, "claim", "-i", "0000:00:03.0:1:65",
+	run_vfioctl(&r, NULL, "-a", broker.address, "claim", "-i", "0000:00:03.0:1:65",
 		    "0000:00:03.0", "--", self, NULL);
 	CHECK(r.status == 125);
 	CHECK_CONTAINS(r.err, "io.vfiod.Error.LimitExceeded");
 	expect_calls((const char *[]){"Claim", "SetIrqs", "Release", NULL});
 
 	/* No broker there. */
-	run_vfioctl(&r, false, "-a", "unix:path=/nonexistent/sock", "claim", "0000:00:03.0", "--",
+	run_vfioctl(&r, NULL, "-a", "unix:path=/nonexistent/sock", "claim", "0000:00:03.0", "--",
 		    self, NULL);
 	CHECK(r.status == 125);
 	CHECK_CONTAINS(r.err, "cannot connect to vfiod at unix:path=/nonexistent/sock");
+}
+
+/* The fake's newest claim (0) is vfioctl's. */
+static void revoke_claim(pid_t pid)
+{
+	CHECK(fake_broker_test_call(&broker, "Revoke", "ussu", 0, "0000:00:03.0",
+				    "driver unbind requested", 1) == 0);
+}
+
+static void revoke_and_end_claim(pid_t pid)
+{
+	revoke_claim(pid);
+	CHECK(fake_broker_test_call(&broker, "EndClaim", "u", 0) == 0);
+}
+
+/* A revocation reaches PROGRAM as SIGTERM; a claim vfiod ended, as SIGKILL. */
+static void test_revocation(const char *self)
+{
+	char line[4096 + 128];
+	struct run r;
+
+	run_vfioctl(&r, revoke_claim, "-a", broker.address, "claim", "0000:00:03.0", "--", self,
+		    "--child", "wait", NULL);
+	CHECK(r.status == 42);
+	snprintf(line, sizeof(line),
+		 "vfioctl: 0000:00:03.0 revoked (driver unbind requested): sending SIGTERM to %s "
+		 "pid ",
+		 self);
+	CHECK_CONTAINS(r.err, line);
+	CHECK(!strstr(r.err, "SIGKILL"));
+	expect_calls((const char *[]){"Claim", "Release", NULL});
+
+	run_vfioctl(&r, revoke_and_end_claim, "-a", broker.address, "claim", "0000:00:03.0", "--",
+		    self, "--child", "stubborn", NULL);
+	CHECK(r.status == 128 + SIGKILL);
+	CHECK_CONTAINS(r.err, "sending SIGTERM to");
+	snprintf(line, sizeof(line),
+		 "vfioctl: vfiod ended the claim (the broker ended the claim): sending SIGKILL to "
+		 "%s pid ",
+		 self);
+	CHECK_CONTAINS(r.err, line);
+	/* The claim is gone: no Release for it. */
+	expect_calls((const char *[]){"Claim", "Ended", NULL});
 }
 
 static void test_usage(const char *self)
@@ -327,7 +383,7 @@ static void test_usage(const char *self)
 	struct run r;
 
 	for (size_t i = 0; i < ELEMENTSOF(bad); i++) {
-		run_vfioctl(&r, false, "-a", broker.address, bad[i][0], bad[i][1], bad[i][2],
+		run_vfioctl(&r, NULL, "-a", broker.address, bad[i][0], bad[i][1], bad[i][2],
 			    bad[i][3], bad[i][4], bad[i][5], bad[i][6], bad[i][7], NULL);
 		if (r.status != 125 || !strstr(r.err, "vfioctl: ")) {
 			fprintf(stderr, "usage case %zu: status %d, stderr \"%s\"\n", i, r.status,
@@ -335,12 +391,12 @@ static void test_usage(const char *self)
 			test_failures++;
 		}
 	}
-	run_vfioctl(&r, false, "frobnicate", NULL);
+	run_vfioctl(&r, NULL, "frobnicate", NULL);
 	CHECK(r.status == 1);
-	run_vfioctl(&r, false, "--help", NULL);
+	run_vfioctl(&r, NULL, "--help", NULL);
 	CHECK(r.status == 0);
 	CHECK_CONTAINS(r.out, "claim");
-	run_vfioctl(&r, false, "claim", "--help", NULL);
+	run_vfioctl(&r, NULL, "claim", "--help", NULL);
 	CHECK(r.status == 0);
 	CHECK_CONTAINS(r.out, "VFIOD_");
 	expect_calls((const char *[]){NULL}); /* nothing reached the broker */
@@ -424,6 +480,7 @@ int main(int argc, char **argv)
 	test_container(self);
 	test_brokered(self);
 	test_exit_codes(self);
+	test_revocation(self);
 	test_usage(self);
 	CHECK(fake_broker_stop(&broker) == 0);
 	return test_exit();
