@@ -43,3 +43,13 @@ stop_holder() {
 	kill -TERM "$HOLDER_PID" 2>/dev/null || true
 	wait "$HOLDER_PID" 2>/dev/null || true
 }
+
+# How many claims vfiod publishes on its private socket.
+claim_count() {
+	busctl --address="$VFIOD_ADDRESS" tree io.vfiod.Broker1 | grep -c "/claim/" || true
+}
+
+# For wait_until, which must count again on every try (not expand the count once).
+claims_are() { # N
+	[ "$(claim_count)" -eq "$1" ]
+}

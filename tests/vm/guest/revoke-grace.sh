@@ -34,7 +34,6 @@ unbind_in_background() {
 	UNBINDER=$!
 }
 now_ms() { echo $((${EPOCHREALTIME/./} / 1000)); }
-claims() { busctl --address="$VFIOD_ADDRESS" tree io.vfiod.Broker1 | grep -c "claim/" || true; }
 
 note "RevokeForce=yes: a holder that ignores the request is killed after 2 s"
 start_holder 1001 "$EDU1" --hold-stubbornly
@@ -51,7 +50,7 @@ note "holder exited with status $status, $waited ms after the unbind began"
 wait_until 10 test ! -e "/proc/$UNBINDER" || fail "the unbind did not complete after the kill"
 grep -q "Revoked by force $EDU1 .*holder killed (SIGKILL)" "$VM_ARTIFACTS/vfiod.log" ||
 	fail "no audit entry for the kill"
-[ "$(claims)" -eq 0 ] || fail "the killed holder's claim is still there"
+[ "$(claim_count)" -eq 0 ] || fail "the killed holder's claim is still there"
 
 note "RevokeForce=no: after 2 s the claim ends, the holder lives and keeps the kernel waiting"
 start_holder 1001 "$EDU2" --hold-stubbornly
@@ -59,7 +58,7 @@ unbind_in_background "$EDU2"
 wait_until 10 grep -q "^revoked $EDU2" /tmp/holder.out || fail "the holder was not asked"
 wait_until 10 grep -q "Revoked $EDU2 .*grace period over: the claim ends" \
 	"$VM_ARTIFACTS/vfiod.log" || fail "the claim did not end after the grace period"
-[ "$(claims)" -eq 0 ] || fail "the claim is still published after its grace period"
+[ "$(claim_count)" -eq 0 ] || fail "the claim is still published after its grace period"
 kill -0 "$HOLDER_PID" || fail "vfiod killed a holder with RevokeForce=no"
 test -e "/proc/$UNBINDER" || fail "the unbind completed while the holder had its fds"
 grep -q "Revoked by force $EDU2" "$VM_ARTIFACTS/vfiod.log" && fail "a kill was logged for $EDU2"
@@ -95,7 +94,7 @@ grep -q "grace period 30000 ms, then the holder is killed" <<<"$out" || fail "re
 wait "$HOLDER_PID" || fail "the holder did not let go cleanly"
 grep -q "^revoked $EDU3: uid 1001 asked vfiod to revoke the claim" /tmp/holder.out ||
 	fail "the holder was not told why: $(</tmp/holder.out)"
-wait_until 5 test "$(claims)" -eq 0 || fail "the released claim is still there"
+wait_until 5 claims_are 0 || fail "the released claim is still there"
 out=$("$VFIOCTL" release "$EDU3" 2>&1) && fail "released a device nobody holds: $out"
 grep -q "Nobody holds $EDU3" <<<"$out" || fail "release of a free device: got: $out"
 

@@ -32,9 +32,6 @@ unbind_in_background() {
 	UNBINDER=$!
 }
 now_ms() { echo $((${EPOCHREALTIME/./} / 1000)); }
-claims() { busctl --address="$VFIOD_ADDRESS" tree io.vfiod.Broker1 | grep -c "claim/" || true; }
-# For wait_until, which must run the count each time (not expand it once).
-claims_are() { [ "$(claims)" -eq "$1" ]; }
 
 note "a revoked claim: PROGRAM gets SIGTERM at once"
 run_as 1001 1001 "$VFIOCTL" claim "$EDU1" -- sleep 1000 >/tmp/claim1.out 2>&1 &
@@ -74,7 +71,7 @@ grep -Eq "^vfioctl: $EDU2 revoked \(.+\): sending SIGTERM to bash pid [0-9]+$" /
 grep -Eq "^vfioctl: vfiod ended the claim \(.+\): sending SIGKILL to bash pid [0-9]+$" \
 	/tmp/claim2.out || fail "no SIGKILL line from vfioctl"
 wait_until 20 test ! -e "/proc/$UNBINDER" || fail "the unbind did not complete after the kill"
-[ "$(claims)" -eq 0 ] || fail "the claim is still there"
+[ "$(claim_count)" -eq 0 ] || fail "the claim is still there"
 
 note "--system: claim, revocation by vfioctl release, reload"
 run_as 1001 1001 "$VFIOCTL" --system claim "$EDU3" -- sleep 1000 >/tmp/claim3.out 2>&1 &
