@@ -17,25 +17,22 @@
 #include "config.h"
 #include "pci-address.h"
 #include "policy-value.h"
+#include "policy-check.h"
 #include "policy.h"
 #include "sysfs.h"
 #include "util.h"
 #include "vfioctl.h"
 
-#define EXIT_ALLOWED 0
-#define EXIT_DENIED  1
-#define EXIT_ERROR   2
-
 /* Groups looked at per user; getgrouplist() is asked again with more room up to this. */
 #define USER_GROUPS_MAX 65536
-#define DEVICES_MAX	64
 
 struct check_args {
 	const char *config;
 	const char *user;
 	const char *root;
-	char *devices[DEVICES_MAX];
+	char *devices[POLICY_CHECK_DEVICES_MAX];
 	size_t n_devices;
+	bool json;
 };
 
 static void help(FILE *f)
@@ -54,6 +51,8 @@ static void help(FILE *f)
 		"                     with the caller's groups); a user's groups are those\n"
 		"                     of the group database (getgrouplist)\n"
 		"      --root DIR     read sysfs below DIR instead of / (tests, chroots)\n"
+		"  -j, --json         print one JSON object instead (fields in vfioctl(1));\n"
+		"                     on an error nothing is printed on stdout\n"
 		"  -h, --help         show this help\n"
 		"\n"
 		"DEVICE is a PCI address, 0000:00:03.0 (00:03.0 means domain 0).\n"
@@ -90,12 +89,13 @@ static int parse_args(int argc, char **argv, struct check_args *a)
 	    {"config", required_argument, NULL, 'c'},
 	    {"user", required_argument, NULL, 'u'},
 	    {"root", required_argument, NULL, ARG_ROOT},
+	    {"json", no_argument, NULL, 'j'},
 	    {"help", no_argument, NULL, 'h'},
 	    {},
 	};
 	int c;
 
-	while ((c = getopt_long(argc, argv, "c:u:h", options, NULL)) != -1)
+	while ((c = getopt_long(argc, argv, "c:u:jh", options, NULL)) != -1)
 		switch (c) {
 		case 'c':
 			a->config = optarg;
@@ -106,6 +106,9 @@ static int parse_args(int argc, char **argv, struct check_args *a)
 		case ARG_ROOT:
 			a->root = optarg;
 			break;
+		case 'j':
+			a->json = true;
+			break;
 		case 'h':
 			help(stdout);
 			return -1;
@@ -115,8 +118,8 @@ static int parse_args(int argc, char **argv, struct check_args *a)
 		}
 	if (optind >= argc)
 		return error("no DEVICE to check. Try 'vfioctl policy check --help'.");
-	if (argc - optind > DEVICES_MAX)
-		return error("at most %d devices at a time", DEVICES_MAX);
+	if (argc - optind > POLICY_CHECK_DEVICES_MAX)
+		return error("at most %d devices at a time", POLICY_CHECK_DEVICES_MAX);
 	for (int i = optind; i < argc; i++) {
 		a->devices[a->n_devices] = canonical_device(argv[i]);
 		if (!a->devices[a->n_devices])
@@ -125,13 +128,6 @@ static int parse_args(int argc, char **argv, struct check_args *a)
 	}
 	return 0;
 }
-
-/* The subject being checked, as vfiod would see it; owns its gid array. */
-struct subject {
-	PolicySubject s;
-	gid_t *gids;
-	char *name; /* NULL when the uid has no passwd entry */
-};
 
 static void subject_done(struct subject *s)
 {
@@ -213,128 +209,126 @@ static int subject_from_user(const char *user, struct subject *s)
 	return 0;
 }
 
-static void print_subject(const struct subject *s)
+/* vfiod's claim combines several rules this way: only the DMA modes all allow, the least
+ * quota, device count and grace period, reset and forced revocation if any rule wants them. */
+static void grant_add(struct grant *g, const PolicyRule *r, bool first)
 {
-	printf("user: %s%suid %u, gid ", s->name ?: "", s->name ? ", " : "", (unsigned)s->s.uid);
-	if (s->s.gid == (gid_t)-1)
-		printf("none (no passwd entry: only Users= can match)");
-	else
-		printf("%u", (unsigned)s->s.gid);
-	if (s->s.n_supplementary_gids > 0) {
-		printf(", groups");
-		for (size_t i = 0; i < s->s.n_supplementary_gids; i++)
-			printf(" %u", (unsigned)s->s.supplementary_gids[i]);
-	}
-	printf("\n");
-}
-
-/* The options a claim of all allowed devices gets: the strictest of their rules. */
-struct grant {
-	PolicyRule rule;
-	bool any;
-};
-
-static void grant_add(struct grant *g, const PolicyRule *r)
-{
-	if (!g->any) {
-		g->rule = (PolicyRule){.dma_modes = r->dma_modes,
-				       .dma_quota = r->dma_quota,
-				       .max_devices = r->max_devices,
-				       .require_reset = r->require_reset,
-				       .may_rebind = r->may_rebind,
-				       .revoke_grace_usec = r->revoke_grace_usec,
-				       .revoke_force = r->revoke_force};
-		g->any = true;
+	if (first) {
+		*g = (struct grant){.dma_modes = r->dma_modes,
+				    .dma_quota = r->dma_quota,
+				    .max_devices = r->max_devices,
+				    .require_reset = r->require_reset,
+				    .revoke_grace_usec = r->revoke_grace_usec,
+				    .revoke_force = r->revoke_force};
 		return;
 	}
-	g->rule.dma_modes &= r->dma_modes;
-	if (r->dma_quota < g->rule.dma_quota)
-		g->rule.dma_quota = r->dma_quota;
-	if (r->max_devices < g->rule.max_devices)
-		g->rule.max_devices = r->max_devices;
-	g->rule.require_reset |= r->require_reset;
+	g->dma_modes &= r->dma_modes;
+	if (r->dma_quota < g->dma_quota)
+		g->dma_quota = r->dma_quota;
+	if (r->max_devices < g->max_devices)
+		g->max_devices = r->max_devices;
+	g->require_reset |= r->require_reset;
+	if (r->revoke_grace_usec < g->revoke_grace_usec)
+		g->revoke_grace_usec = r->revoke_grace_usec;
+	g->revoke_force |= r->revoke_force;
 }
 
-/* What claim.c makes of several rules: only the DMA modes all allow, the least quota, ... */
-static void print_grant(const struct grant *g, size_t n_devices)
+static void device_verdict_done(struct device_verdict *v)
 {
-	char quota[POLICY_VALUE_FORMAT_MAX];
-	const char *modes = g->rule.dma_modes == DMA_MODES_ALL ? "container brokered"
-			    : g->rule.dma_modes ? dma_mode_to_string(g->rule.dma_modes)
-						: "none (the claim fails)";
-
-	printf("\na claim of all %zu devices gets the strictest combination: DmaModes=%s "
-	       "DmaQuota=%s MaxDevices=%u RequireReset=%s\n",
-	       n_devices, modes, policy_format_size(g->rule.dma_quota, quota), g->rule.max_devices,
-	       g->rule.require_reset ? "yes" : "no");
+	free(v->address);
+	free(v->error);
+	pci_device_info_done(&v->info);
+	free(v->description);
+	strv_free(v->explanation);
+	free(v->options);
 }
 
-/* Checks one device; returns EXIT_ALLOWED, EXIT_DENIED or EXIT_ERROR. */
+static int device_error(struct device_verdict *v, const char *format, ...) _printf_(2, 3);
+static int device_error(struct device_verdict *v, const char *format, ...)
+{
+	va_list ap;
+	int k;
+
+	va_start(ap, format);
+	k = vasprintf(&v->error, format, ap);
+	va_end(ap);
+	if (k < 0)
+		v->error = NULL; /* policy-text.c says "out of memory" then */
+	return EXIT_ERROR;
+}
+
+/* Checks v->address; returns EXIT_ALLOWED, EXIT_DENIED or EXIT_ERROR (v->error says why). */
 static int check_device(const Policy *policy, const struct subject *subject, int root_fd,
-			const char *address, struct grant *grant)
+			struct device_verdict *v)
 {
-	_cleanup_strv_free_ char **lines = NULL;
-	_cleanup_free_ char *what = NULL, *options = NULL;
-	PciDeviceInfo info = {};
-	const PolicyRule *rule;
 	PolicyDevice device;
 	int r;
 
-	if (!pci_address_is_valid(address))
-		return error("%s: not a PCI address DDDD:BB:DD.F (only PCI devices can be checked "
-			     "so far)",
-			     address);
-	r = sysfs_read_pci_device(root_fd, address, &info);
+	if (!pci_address_is_valid(v->address))
+		return device_error(v,
+				    "%s: not a PCI address DDDD:BB:DD.F (only PCI devices can be "
+				    "checked so far)",
+				    v->address);
+	r = sysfs_read_pci_device(root_fd, v->address, &v->info);
 	if (r == -ENODEV)
-		return error("%s: there is no such PCI device", address);
+		return device_error(v, "%s: there is no such PCI device", v->address);
 	if (r < 0)
-		return error("%s: cannot read it from sysfs: %s", address, strerror(-r));
+		return device_error(v, "%s: cannot read it from sysfs: %s", v->address,
+				    strerror(-r));
 
 	device = (PolicyDevice){
 	    .type = POLICY_DEVICE_PCI,
-	    .address = info.address,
-	    .vendor_id = info.vendor_id,
-	    .device_id = info.device_id,
-	    .class_code = info.class_code,
-	    .iommu_group = info.iommu_group,
+	    .address = v->info.address,
+	    .vendor_id = v->info.vendor_id,
+	    .device_id = v->info.device_id,
+	    .class_code = v->info.class_code,
+	    .iommu_group = v->info.iommu_group,
 	};
-	r = policy_device_format(&device, &what);
+	v->managed = policy_manages_device(policy, &device);
+	r = policy_device_format(&device, &v->description);
 	if (r >= 0)
-		r = policy_explain(policy, &subject->s, &device, &rule, &lines);
-	if (r >= 0 && rule)
-		r = policy_rule_format_options(rule, &options);
-	if (r < 0) {
-		pci_device_info_done(&info);
-		return error("%s: %s", address, strerror(-r));
-	}
+		r = policy_explain(policy, &subject->s, &device, &v->rule, &v->explanation);
+	if (r >= 0 && v->rule)
+		r = policy_rule_format_options(v->rule, &v->options);
+	if (r < 0)
+		return device_error(v, "%s: %s", v->address, strerror(-r));
 
-	printf("\n%s, %s%s\n", what, info.driver ? "driver " : "no driver", info.driver ?: "");
-	for (size_t i = 0; lines[i]; i++)
-		printf("  %s\n", lines[i]);
-	if (rule) {
-		printf("  allowed by rule %s (%s:%u): %s\n", rule->name, rule->file, rule->line,
-		       options);
-		grant_add(grant, rule);
-	} else
-		printf("  denied: no rule allows it\n");
-	/* What the policy does not decide, but a claim would still run into. */
-	if (rule && info.iommu_group < 0)
-		printf("  note: it is in no IOMMU group; a claim fails until the IOMMU is on\n");
-	else if (rule && !streq_ptr(info.driver, "vfio-pci"))
-		printf("  note: it is %s%s, not to vfio-pci; a claim fails until an "
-		       "administrator binds it to vfio-pci\n",
-		       info.driver ? "bound to " : "not bound to any driver", info.driver ?: "");
-	pci_device_info_done(&info);
-	return rule ? EXIT_ALLOWED : EXIT_DENIED;
+	if (!v->rule)
+		return EXIT_DENIED;
+	if (v->info.iommu_group < 0)
+		v->note = DEVICE_NOTE_NO_IOMMU_GROUP;
+	else if (!streq_ptr(v->info.driver, "vfio-pci"))
+		v->note = DEVICE_NOTE_NOT_VFIO_PCI;
+	return EXIT_ALLOWED;
+}
+
+/* Checks every device of a; c->status is the worst verdict. */
+static void check_devices(struct policy_check *c, struct check_args *a, int root_fd)
+{
+	bool first = true;
+
+	c->status = EXIT_ALLOWED;
+	for (size_t i = 0; i < a->n_devices; i++) {
+		struct device_verdict *v = &c->devices[c->n_devices++];
+		int r;
+
+		v->address = TAKE_PTR(a->devices[i]);
+		r = v->status = check_device(c->policy, &c->subject, root_fd, v);
+		if (r > c->status)
+			c->status = r;
+		if (r == EXIT_ALLOWED) {
+			grant_add(&c->grant, v->rule, first);
+			first = false;
+		}
+	}
 }
 
 static int policy_check(int argc, char **argv)
 {
-	_cleanup_free_ char *dropins = NULL, *error_text = NULL;
+	_cleanup_free_ char *error_text = NULL;
 	_cleanup_close_ int root_fd = -EBADF;
 	struct check_args a = {.config = VFIOD_CONFIG_PATH};
-	struct subject subject = {};
-	struct grant grant = {};
+	struct policy_check c = {};
 	Policy *policy = NULL;
 	int r, ret;
 
@@ -343,17 +337,19 @@ static int policy_check(int argc, char **argv)
 		goto out;
 	ret = EXIT_ERROR;
 
-	r = policy_dropin_dir_for(a.config, &dropins);
+	c.config = a.config;
+	r = policy_dropin_dir_for(a.config, &c.dropins);
 	if (r < 0) {
 		error("out of memory");
 		goto out;
 	}
-	r = policy_load(a.config, dropins, &policy, &error_text);
+	r = policy_load(a.config, c.dropins, &policy, &error_text);
 	if (r < 0) {
 		error("the policy is invalid: %s", error_text ?: strerror(-r));
 		goto out;
 	}
-	r = a.user ? subject_from_user(a.user, &subject) : subject_from_caller(&subject);
+	c.policy = policy;
+	r = a.user ? subject_from_user(a.user, &c.subject) : subject_from_caller(&c.subject);
 	if (r == -ESRCH || r == -EINVAL) {
 		error("--user %s: no such user (a name or a uid 0-4294967294)", a.user);
 		goto out;
@@ -368,21 +364,25 @@ static int policy_check(int argc, char **argv)
 		goto out;
 	}
 
-	printf("policy: %s and %s/*.conf, %zu rule(s), valid\n", a.config, dropins,
-	       policy->n_rules);
-	print_subject(&subject);
-
-	ret = EXIT_ALLOWED;
-	for (size_t i = 0; i < a.n_devices; i++) {
-		r = check_device(policy, &subject, root_fd, a.devices[i], &grant);
-		if (r > ret)
-			ret = r;
-	}
-	if (ret == EXIT_ALLOWED && a.n_devices > 1)
-		print_grant(&grant, a.n_devices);
+	check_devices(&c, &a, root_fd);
+	ret = c.status;
+	if (!a.json)
+		r = policy_check_print_text(&c);
+	else if (c.status == EXIT_ERROR) {
+		/* No partial JSON: only the errors, as the text would have them. */
+		for (size_t i = 0; i < c.n_devices; i++)
+			device_verdict_print_error(&c.devices[i]);
+		r = 0;
+	} else
+		r = policy_check_print_json(&c);
+	if (r < 0)
+		ret = error("cannot print the result: %s", strerror(-r));
 out:
+	for (size_t i = 0; i < c.n_devices; i++)
+		device_verdict_done(&c.devices[i]);
+	free(c.dropins);
+	subject_done(&c.subject);
 	policy_free(policy);
-	subject_done(&subject);
 	check_args_done(&a);
 	return ret < 0 ? EXIT_ALLOWED : ret;
 }
