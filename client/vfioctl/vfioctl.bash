@@ -119,7 +119,7 @@ _vfioctl() {
 			;;
 		esac
 		if [[ $cur == -* ]]; then
-			COMPREPLY=($(compgen -W "--config --user --root --help" -- "$cur"))
+			COMPREPLY=($(compgen -W "--config --user --root --json --help" -- "$cur"))
 		else
 			COMPREPLY=($(compgen -W "$(eval echo "$devices")" -- "$cur"))
 		fi

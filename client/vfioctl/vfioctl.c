@@ -20,7 +20,7 @@ static const struct command {
 } commands[] = {
     {"claim", cmd_claim, "[--dma MODE] [--irq DEVICE:INDEX:COUNT]... DEVICE... -- PROGRAM [ARG...]",
      "claim devices and run PROGRAM with their fds"},
-    {"policy", cmd_policy, "check [--config PATH] [--user USER] DEVICE...",
+    {"policy", cmd_policy, "check [--config PATH] [--user USER] [--json] DEVICE...",
      "say which policy rule decides USER's claim of each DEVICE, and why"},
     {"reload", cmd_reload, "", "make vfiod reload its policy (root only)"},
     {"list", cmd_list, "[--json]", "list the devices vfiod publishes, like lspci"},

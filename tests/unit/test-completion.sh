@@ -34,6 +34,8 @@ expect "--json" "$(complete_line vfioctl show --j)"
 expect "--json --help" "$(complete_line vfioctl --system list -)"
 expect "container brokered" "$(complete_line vfioctl claim --dma '')"
 expect "check" "$(complete_line vfioctl policy '')"
+expect "--json" "$(complete_line vfioctl policy check --j)"
+expect "--config --user --root --json --help" "$(complete_line vfioctl policy check -)"
 
 # Devices come from the vfioctl named in COMP_WORDS[0]: a stub here.
 stub=$(mktemp)
