@@ -16,7 +16,6 @@
 
 #include "config.h"
 #include "pci-address.h"
-#include "policy-value.h"
 #include "policy-check.h"
 #include "policy.h"
 #include "sysfs.h"
