@@ -23,6 +23,11 @@
 set -euo pipefail
 trap 'echo "${BASH_SOURCE[0]}:${LINENO}: \"${BASH_COMMAND}\" failed (exit $?)" >&2' ERR
 
+# These helpers mount, bind drivers and start daemons: never on the host.
+[ -e /run/vmtest/results/vm.conf ] || {
+	echo "${BASH_SOURCE[0]}: not inside the test VM (no /run/vmtest/results/vm.conf)" >&2
+	exit 1
+}
 : "${SOURCE_DIR:?SOURCE_DIR not set}"
 : "${BUILD_DIR:?BUILD_DIR not set}"
 : "${VM_ARTIFACTS:=/run/vmtest/artifacts}"
