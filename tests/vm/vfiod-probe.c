@@ -398,6 +398,8 @@ static int cmd_map_refusals(sd_bus *bus, int argc, char **argv)
 #define EDU_DMA_TO_RAM 2
 #define EDU_BUFFER     0x40000
 #define PAGE	       0x1000
+/* QEMU up to 7.2 stops the VM for a transfer that ends exactly at the end of edu's buffer. */
+#define EDU_DMA_LEN 2048
 
 typedef struct Edu {
 	volatile uint32_t *bar;
@@ -432,7 +434,7 @@ static int edu_dma(Edu *edu, uint32_t src, uint32_t dst, uint32_t cmd)
 {
 	edu->bar[EDU_DMA_SRC / 4] = src;
 	edu->bar[EDU_DMA_DST / 4] = dst;
-	edu->bar[EDU_DMA_COUNT / 4] = PAGE;
+	edu->bar[EDU_DMA_COUNT / 4] = EDU_DMA_LEN;
 	edu->bar[EDU_DMA_CMD / 4] = cmd | EDU_DMA_START;
 	for (int i = 0; i < 5000 && (edu->bar[EDU_DMA_CMD / 4] & EDU_DMA_START); i++)
 		usleep(1000);
@@ -454,11 +456,13 @@ static int expect_device_sees(Edu *edu, const char *what, uint64_t iova, uint64_
 		printf("FAIL %s: edu's DMA timed out\n", what);
 		return 1;
 	}
-	for (i = 0; i < PAGE && edu->out[i] == expect; i++)
+	for (i = 0; i < EDU_DMA_LEN && edu->out[i] == expect; i++)
 		;
-	printf("%s %s: byte %zu is 0x%02x, expected 0x%02x\n", i == PAGE ? "ok" : "FAIL", what,
-	       i == PAGE ? 0 : i, edu->out[i == PAGE ? 0 : i], expect);
-	return i != PAGE;
+	if (i == EDU_DMA_LEN)
+		i = 0;
+	printf("%s %s: byte %zu is 0x%02x, expected 0x%02x\n",
+	       edu->out[i] == expect ? "ok" : "FAIL", what, i, edu->out[i], expect);
+	return edu->out[i] != expect;
 }
 
 /* A sealed page of `fill` the probe keeps mapped too. */
