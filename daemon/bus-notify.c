@@ -119,13 +119,27 @@ static int emit_holder_changed(sd_bus *bus, const void *path)
 					      "Claim", "Holder", NULL);
 }
 
+/*
+ * Only the holder: a claim or release changes neither a group's members nor
+ * their drivers (a rebind for the claim is announced by its uevent). The
+ * sysfs-derived properties are read afresh for every emission on every
+ * connection, so emitting them here cost four group listings per
+ * connection per claim and per release.
+ */
+static int emit_group_holder_changed(sd_bus *bus, const void *path)
+{
+	return sd_bus_emit_properties_changed(bus, path, BROKER_GROUP_INTERFACE, "Claim", "Holder",
+					      NULL);
+}
+
 void bus_notify_holder_changed(Manager *m, const Claim *c)
 {
 	for (size_t i = 0; i < m->n_devices; i++)
 		if (claim_holds_group(c, device_iommu_group(m->devices[i])))
 			emit_everywhere(m, emit_holder_changed, m->devices[i]->path);
 	for (size_t i = 0; i < c->n_groups; i++)
-		bus_notify_group_changed(m, c->groups[i]);
+		if (iommu_group_find(m, c->groups[i]))
+			notify_group_object(m, c->groups[i], emit_group_holder_changed);
 }
 
 void bus_notify_claim_added(Manager *m, const Claim *c)

@@ -80,8 +80,9 @@ static void claim_unmap_all(Claim *c)
 			log_warning_errno(r,
 					  "claim %" PRIu64 ": cannot unmap IOVA 0x%" PRIx64 ": %m",
 					  c->id, m->iova);
-		munmap(m->vaddr, m->size);
 	}
+	/* Unpinned above, so the daemon's views of the memfds may go. */
+	dma_views_done(&c->dma_views);
 	if (c->client)
 		c->client->dma_mapped -= c->dma.mapped;
 	/* In container mode the client may have mapped through its own container fd. */
@@ -683,18 +684,11 @@ int claim_map_dma(Claim *c, int memfd, uint64_t offset, uint64_t size, uint64_t 
 		return sd_bus_error_setf(error, dma_error_name(r), "%s", reason ?: strerror(-r));
 	}
 
-	/*
-	 * The daemon maps the memfd but never touches it; the kernel pins the
-	 * pages. MAP_POPULATE fills the page table in one pass (fault-around maps
-	 * the memfd's resident pages in batches) instead of the pinning faulting
-	 * every page in on its own.
-	 */
-	vaddr = mmap(NULL, size, PROT_READ | (write ? PROT_WRITE : 0), MAP_SHARED | MAP_POPULATE,
-		     memfd, offset);
-	if (vaddr == MAP_FAILED)
+	r = dma_views_get(&c->dma_views, memfd, offset, size, write, &vaddr);
+	if (r < 0)
 		return sd_bus_error_setf(error, VFIOD_ERROR_BAD_MEMFD, "Cannot map the memfd%s: %s",
 					 write ? " writable (is it sealed against writes?)" : "",
-					 strerror(errno));
+					 strerror(-r));
 	r = c->manager->backend->map_dma(c->context, vaddr, iova, size, read, write);
 	if (r >= 0) {
 		r = dma_space_add(&c->dma, iova, size, vaddr);
@@ -702,7 +696,7 @@ int claim_map_dma(Claim *c, int memfd, uint64_t offset, uint64_t size, uint64_t 
 			c->manager->backend->unmap_dma(c->context, iova, size);
 	}
 	if (r < 0) {
-		munmap(vaddr, size);
+		dma_views_put(&c->dma_views, vaddr, c->dma_quota);
 		return sd_bus_error_setf(error, VFIOD_ERROR_FAILED,
 					 "The kernel refused to map IOVA 0x%" PRIx64 ": %s", iova,
 					 strerror(-r));
@@ -728,7 +722,8 @@ int claim_unmap_dma(Claim *c, uint64_t iova, uint64_t size, sd_bus_error *error)
 	if (r < 0)
 		log_warning_errno(r, "Claim %" PRIu64 ": cannot unmap IOVA 0x%" PRIx64 ": %m",
 				  c->id, iova);
-	munmap(m.vaddr, m.size);
+	/* Kept for the next MapDma of the same buffer, within the claim's quota. */
+	dma_views_put(&c->dma_views, m.vaddr, c->dma_quota);
 	c->client->dma_mapped -= size;
 	return 0;
 }

@@ -13,6 +13,7 @@
 #include <systemd/sd-bus.h>
 #include <systemd/sd-event.h>
 
+#include "dma-view.h"
 #include "dma.h"
 #include "list.h"
 #include "manager.h"
@@ -46,6 +47,7 @@ struct Claim {
 	int *groups;
 	size_t n_groups;
 	DmaSpace dma;
+	DmaViews dma_views; /* the daemon's mmaps of the memfds, kept for reuse */
 	sd_bus_slot *slot;
 
 	/* Revocation (claim-revoke.c): the strictest of the granting rules. */

@@ -5,6 +5,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 
+#include "util.h"
+
 static int max_level = LOG_INFO;
 
 void log_set_max_level(int level)
@@ -25,15 +27,22 @@ int log_internal(int level, int error, const char *file, int line, const char *f
 	if (error < 0)
 		error = -error;
 	if (level <= max_level) {
+		_cleanup_free_ char *message = NULL;
+
 		/* %m in format refers to `error`, as in systemd. */
 		errno = error;
-		fprintf(stderr, "<%d>", level);
 		va_start(ap, format);
-		vfprintf(stderr, format, ap);
+		if (vasprintf(&message, format, ap) < 0)
+			message = NULL;
 		va_end(ap);
+		/*
+		 * One fprintf, so one write(2) on the unbuffered stderr: a line
+		 * is not interleaved with others and costs one system call.
+		 */
 		if (max_level >= LOG_DEBUG)
-			fprintf(stderr, " (%s:%d)", file, line);
-		fputc('\n', stderr);
+			fprintf(stderr, "<%d>%s (%s:%d)\n", level, message ?: format, file, line);
+		else
+			fprintf(stderr, "<%d>%s\n", level, message ?: format);
 	}
 	errno = saved_errno;
 	return -error;

@@ -10,6 +10,8 @@
  *       --hold keeps the claim until vfiod revokes it, then closes the fds and
  *       exits; --hold-stubbornly ignores the revocation and holds until killed
  *   vfiod-probe [--address ADDR] map-refusals DEVICE
+ *   vfiod-probe [--address ADDR] map-reuse DEVICE
+ *       maps, unmaps and maps again memfds a device then reads (edu's DMA)
  *   vfiod-probe [--address ADDR] cycle DEVICE COUNT
  *   vfiod-probe [--address ADDR] watch SECONDS
  *       prints "MEMBER PATH [PROPERTY...]" for every signal under /io/vfiod/Broker1
@@ -387,6 +389,193 @@ static int cmd_map_refusals(sd_bus *bus, int argc, char **argv)
 	return failures ? 1 : 0;
 }
 
+/* edu's registers (QEMU docs/specs/edu.rst) and its own 4 KiB DMA buffer. */
+#define EDU_DMA_SRC    0x80
+#define EDU_DMA_DST    0x88
+#define EDU_DMA_COUNT  0x90
+#define EDU_DMA_CMD    0x98
+#define EDU_DMA_START  1
+#define EDU_DMA_TO_RAM 2
+#define EDU_BUFFER     0x40000
+#define PAGE	       0x1000
+/* QEMU up to 7.2 stops the VM for a transfer that ends exactly at the end of edu's buffer. */
+#define EDU_DMA_LEN 2048
+
+typedef struct Edu {
+	volatile uint32_t *bar;
+	size_t bar_size;
+	uint8_t *out; /* the memfd edu copies back into, at OUT_IOVA */
+} Edu;
+
+static int edu_open(Claim *c, Edu *edu)
+{
+	struct vfio_region_info bar = {.argsz = sizeof(bar), .index = VFIO_PCI_BAR0_REGION_INDEX};
+	struct vfio_region_info cfg = {.argsz = sizeof(cfg), .index = VFIO_PCI_CONFIG_REGION_INDEX};
+	uint16_t cmd;
+
+	if (ioctl(c->device_fd, VFIO_DEVICE_GET_REGION_INFO, &bar) < 0 ||
+	    ioctl(c->device_fd, VFIO_DEVICE_GET_REGION_INFO, &cfg) < 0)
+		return die("VFIO_DEVICE_GET_REGION_INFO", -errno);
+	edu->bar = mmap(NULL, bar.size, PROT_READ | PROT_WRITE, MAP_SHARED, c->device_fd,
+			(off_t)bar.offset);
+	if (edu->bar == MAP_FAILED)
+		return die("mmap BAR0", -errno);
+	edu->bar_size = bar.size;
+	/* Bus mastering, or edu's DMA goes nowhere. */
+	if (pread(c->device_fd, &cmd, sizeof(cmd), (off_t)cfg.offset + 4) != sizeof(cmd))
+		return die("read PCI command", -errno);
+	cmd |= 4;
+	if (pwrite(c->device_fd, &cmd, sizeof(cmd), (off_t)cfg.offset + 4) != sizeof(cmd))
+		return die("write PCI command", -errno);
+	return 0;
+}
+
+static int edu_dma(Edu *edu, uint32_t src, uint32_t dst, uint32_t cmd)
+{
+	edu->bar[EDU_DMA_SRC / 4] = src;
+	edu->bar[EDU_DMA_DST / 4] = dst;
+	edu->bar[EDU_DMA_COUNT / 4] = EDU_DMA_LEN;
+	edu->bar[EDU_DMA_CMD / 4] = cmd | EDU_DMA_START;
+	for (int i = 0; i < 5000 && (edu->bar[EDU_DMA_CMD / 4] & EDU_DMA_START); i++)
+		usleep(1000);
+	return edu->bar[EDU_DMA_CMD / 4] & EDU_DMA_START ? -ETIMEDOUT : 0;
+}
+
+/*
+ * Has edu read the page at iova and copied it to the out buffer: what the
+ * device sees at iova must be `expect` bytes. Returns 1 on a mismatch.
+ */
+static int expect_device_sees(Edu *edu, const char *what, uint64_t iova, uint64_t out_iova,
+			      uint8_t expect)
+{
+	size_t i;
+
+	memset(edu->out, 0, PAGE);
+	if (edu_dma(edu, (uint32_t)iova, EDU_BUFFER, 0) < 0 ||
+	    edu_dma(edu, EDU_BUFFER, (uint32_t)out_iova, EDU_DMA_TO_RAM) < 0) {
+		printf("FAIL %s: edu's DMA timed out\n", what);
+		return 1;
+	}
+	for (i = 0; i < EDU_DMA_LEN && edu->out[i] == expect; i++)
+		;
+	if (i == EDU_DMA_LEN)
+		i = 0;
+	printf("%s %s: byte %zu is 0x%02x, expected 0x%02x\n",
+	       edu->out[i] == expect ? "ok" : "FAIL", what, i, edu->out[i], expect);
+	return edu->out[i] != expect;
+}
+
+/* A sealed page of `fill` the probe keeps mapped too. */
+static uint8_t *filled_page(int *ret_fd, uint8_t fill)
+{
+	uint8_t *p;
+
+	memfd_new(PAGE, F_SEAL_SHRINK, ret_fd);
+	p = mmap(NULL, PAGE, PROT_READ | PROT_WRITE, MAP_SHARED, *ret_fd, 0);
+	if (p == MAP_FAILED)
+		die("mmap memfd", -errno);
+	memset(p, fill, PAGE);
+	return p;
+}
+
+static int map_page(sd_bus *bus, Claim *c, int fd, uint64_t iova, unsigned flags)
+{
+	sd_bus_error e = SD_BUS_ERROR_NULL;
+	int r = call_claim(bus, c, "MapDma", &e, NULL, "htttu", fd, 0, PAGE, iova, flags);
+
+	if (r < 0)
+		printf("MapDma at 0x%" PRIx64 ": %s: %s\n", iova, e.name, e.message);
+	sd_bus_error_free(&e);
+	return r < 0;
+}
+
+static int unmap_page(sd_bus *bus, Claim *c, uint64_t iova)
+{
+	sd_bus_error e = SD_BUS_ERROR_NULL;
+	int r = call_claim(bus, c, "UnmapDma", &e, NULL, "tt", iova, PAGE);
+
+	if (r < 0)
+		printf("UnmapDma at 0x%" PRIx64 ": %s: %s\n", iova, e.name, e.message);
+	sd_bus_error_free(&e);
+	return r < 0;
+}
+
+/*
+ * The daemon keeps its mapping of a memfd for the next MapDma of the same
+ * buffer: what the device reads must always be the memfd passed in this call,
+ * and the quota counts what is mapped for DMA, not what the daemon keeps.
+ */
+static int cmd_map_reuse(sd_bus *bus, int argc, char **argv)
+{
+	const uint64_t in_iova = 0x100000, second_iova = 0x300000, out_iova = 0x200000;
+	int out_fd, a_fd, b_fd, big, failures = 0;
+	uint8_t *a, *b;
+	Edu edu;
+	Claim c;
+	int r;
+
+	if (argc != 1)
+		return 2;
+	r = claim(bus, argv, 1, "brokered", &c);
+	if (r)
+		return r;
+	edu_open(&c, &edu);
+	edu.out = filled_page(&out_fd, 0);
+	failures += map_page(bus, &c, out_fd, out_iova, 0);
+
+	a = filled_page(&a_fd, 'A');
+	failures += map_page(bus, &c, a_fd, in_iova, 0);
+	failures += expect_device_sees(&edu, "first map", in_iova, out_iova, 'A');
+	failures += unmap_page(bus, &c, in_iova);
+
+	/* The same memfd again: the device sees its current contents. */
+	memset(a, 'a', PAGE);
+	failures += map_page(bus, &c, a_fd, in_iova, 0);
+	failures += expect_device_sees(&edu, "same memfd mapped again", in_iova, out_iova, 'a');
+	/* At a second IOVA at once; unmapping the first leaves the second working. */
+	failures += map_page(bus, &c, a_fd, second_iova, 0);
+	failures += unmap_page(bus, &c, in_iova);
+	failures += expect_device_sees(&edu, "second IOVA after the first went", second_iova,
+				       out_iova, 'a');
+	failures += unmap_page(bus, &c, second_iova);
+
+	/* Another memfd of the same size at the same IOVA is that memfd, not the kept one. */
+	b = filled_page(&b_fd, 'B');
+	failures += map_page(bus, &c, b_fd, in_iova, 0);
+	failures +=
+	    expect_device_sees(&edu, "another memfd, same size and IOVA", in_iova, out_iova, 'B');
+	failures += unmap_page(bus, &c, in_iova);
+	munmap(a, PAGE);
+	close(a_fd);
+	failures += map_page(bus, &c, b_fd, in_iova, 0);
+	failures +=
+	    expect_device_sees(&edu, "after the first memfd was closed", in_iova, out_iova, 'B');
+	failures += unmap_page(bus, &c, in_iova);
+
+	/* Sealed against new writable mappings: a kept writable mapping does not get around it. */
+	munmap(b, PAGE);
+	if (fcntl(b_fd, F_ADD_SEALS, F_SEAL_FUTURE_WRITE) < 0)
+		die("F_SEAL_FUTURE_WRITE", -errno);
+	failures += expect_map(bus, &c, "writable map after F_SEAL_FUTURE_WRITE",
+			       "io.vfiod.Error.BadMemfd", b_fd, 0, PAGE, in_iova);
+	failures += map_page(bus, &c, b_fd, in_iova, 1 /* device reads only */);
+	failures += expect_device_sees(&edu, "read-only map after F_SEAL_FUTURE_WRITE", in_iova,
+				       out_iova, 'B');
+	failures += unmap_page(bus, &c, in_iova);
+
+	/* The kept mappings are not charged: all of the quota but the out page still maps. */
+	memfd_new(c.quota - PAGE, F_SEAL_SHRINK, &big);
+	failures +=
+	    expect_map(bus, &c, "the rest of the quota", NULL, big, 0, c.quota - PAGE, 0x1000000);
+	failures += expect_map(bus, &c, "one page over the quota", "io.vfiod.Error.QuotaExceeded",
+			       b_fd, 0, PAGE, in_iova);
+
+	release(bus, &c);
+	munmap((void *)edu.bar, edu.bar_size);
+	printf("%d failure(s)\n", failures);
+	return failures ? 1 : 0;
+}
+
 static int cmd_cycle(sd_bus *bus, int argc, char **argv)
 {
 	sd_bus_error e = SD_BUS_ERROR_NULL;
@@ -494,8 +683,9 @@ int main(int argc, char **argv)
 		argv++;
 	}
 	if (argc < 2) {
-		fprintf(stderr,
-			"usage: vfiod-probe [--address ADDR] claim|map-refusals|cycle ...\n");
+		fprintf(
+		    stderr,
+		    "usage: vfiod-probe [--address ADDR] claim|map-refusals|map-reuse|cycle ...\n");
 		return 2;
 	}
 	bus = connect_broker();
@@ -503,6 +693,8 @@ int main(int argc, char **argv)
 		r = cmd_claim(bus, argc - 2, argv + 2);
 	else if (!strcmp(argv[1], "map-refusals"))
 		r = cmd_map_refusals(bus, argc - 2, argv + 2);
+	else if (!strcmp(argv[1], "map-reuse"))
+		r = cmd_map_reuse(bus, argc - 2, argv + 2);
 	else if (!strcmp(argv[1], "cycle"))
 		r = cmd_cycle(bus, argc - 2, argv + 2);
 	else if (!strcmp(argv[1], "watch"))

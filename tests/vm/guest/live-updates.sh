@@ -77,6 +77,11 @@ edu1=$(path_of "$EDU1")
 [ "$(get_property --system "$edu1" ClaimState)" = '"claimed"' ] || fail "EDU1 not claimed"
 busctl --system get-property io.vfiod.Broker1 "$edu1" "$DEVICE_IFACE" Holder |
 	grep -q "\"uid\" u 1001" || fail "Holder does not name uid 1001"
+group1=/io/vfiod/Broker1/group/$(group_of "$EDU1")
+for t in socket system; do
+	within_a_second "the claim's holder ($t)" seen "PropertiesChanged $edu1 ClaimState Claim Holder" $t
+	within_a_second "the group's holder ($t)" seen "PropertiesChanged $group1 Claim Holder" $t
+done
 # The kernel blocks the unbind until every fd of the device is closed.
 echo "$EDU1" >/sys/bus/pci/drivers/vfio-pci/unbind &
 unbinder=$!
