@@ -345,6 +345,20 @@ static int dma_round_trip(Claim *c, uint8_t *buf)
 	return memcmp(buf, buf + 4096, EDU_DMA_LEN) ? -EIO : 0;
 }
 
+/* Bus mastering (PCI command register, config space region) lets edu reach memory. */
+static void enable_bus_master(Claim *c)
+{
+	struct vfio_region_info reg = {.argsz = sizeof(reg), .index = VFIO_PCI_CONFIG_REGION_INDEX};
+	uint16_t cmd;
+
+	if (ioctl(c->device_fd, VFIO_DEVICE_GET_REGION_INFO, &reg) < 0 ||
+	    pread(c->device_fd, &cmd, sizeof(cmd), reg.offset + 0x04) != sizeof(cmd))
+		die("read the PCI command register", -errno);
+	cmd |= 0x4;
+	if (pwrite(c->device_fd, &cmd, sizeof(cmd), reg.offset + 0x04) != sizeof(cmd))
+		die("enable bus mastering", -errno);
+}
+
 /* Brokered: a two-page memfd mapped at RESTART_IOVA, the first page patterned. */
 static uint8_t *map_for_restart(sd_bus *bus, Claim *c)
 {
@@ -363,6 +377,7 @@ static uint8_t *map_for_restart(sd_bus *bus, Claim *c)
 	if (r < 0)
 		exit(refused(&e));
 	close(fd);
+	enable_bus_master(c);
 	r = dma_round_trip(c, buf);
 	printf("dma %s\n", r ? strerror(-r) : "ok");
 	return buf;
@@ -377,6 +392,7 @@ static int hold_across_restart(sd_bus *bus, Claim *c)
 {
 	uint8_t *buf = !strcmp(c->mode, "brokered") ? map_for_restart(bus, c) : NULL;
 	struct timespec zero = {0, 0};
+	bool connected = true;
 	sigset_t set;
 	int sig, r;
 
@@ -387,12 +403,13 @@ static int hold_across_restart(sd_bus *bus, Claim *c)
 	printf("holding\n");
 	fflush(stdout);
 	for (;;) {
-		if (bus) {
+		if (connected) {
 			r = sd_bus_process(bus, NULL);
 			if (r < 0) {
+				/* The caller frees the bus: it is only no longer used. */
 				printf("disconnected\n");
 				fflush(stdout);
-				bus = sd_bus_flush_close_unref(bus);
+				connected = false;
 			} else if (r == 0)
 				(void)sd_bus_wait(bus, 100 * 1000);
 			sig = sigtimedwait(&set, NULL, &zero);

@@ -10,20 +10,22 @@
 . "$SOURCE_DIR/tests/vm/vfiod-lib.sh"
 
 ACTIVATE_LOOP=$BUILD_DIR/tests/unit/activate-loop
-LOG=$VM_ARTIFACTS/activate-loop.log # activate-loop's lines and vfiod's log
+STORE=$VM_ARTIFACTS/activate-loop.log # the stand-in's lines: started, stored, removed ...
+LOG=$VM_ARTIFACTS/vfiod-restarts.log # vfiod's log (its stderr)
 BUSY=io.vfiod.Error.Busy
 mkdir -p /run/vfiod "$VM_ARTIFACTS"
 
 count() { grep -c -- "$1" "$2" 2>/dev/null || true; }
 at_least() { [ "$(count "$1" "$2")" -ge "$3" ]; }
-daemon_pid() { sed -n 's/^started \([0-9]*\)$/\1/p' "$LOG" | tail -1; }
+daemon_pid() { sed -n 's/^started \([0-9]*\)$/\1/p' "$STORE" | tail -1; }
 
 # start_loop [ARGS...]: vfiod under the stand-in, restarted whenever it exits.
 start_loop() {
 	: >"$LOG"
+	: >"$STORE"
 	rm -f "$VFIOD_SOCKET"
 	"$ACTIVATE_LOOP" --fdstore 64 --restart "$@" "$VFIOD_SOCKET" -- "$VFIOD_BIN" \
-		--no-system-bus --config "$VFIOD_CONFIG" --log-level debug >>"$LOG" 2>&1 </dev/null &
+		--no-system-bus --config "$VFIOD_CONFIG" --log-level debug >>"$STORE" 2>>"$LOG" </dev/null &
 	LOOP=$!
 	wait_until 20 at_least "vfiod .* ready" "$LOG" 1 || { cat "$LOG"; fail "vfiod did not start"; }
 }
@@ -34,9 +36,9 @@ stop_loop() {
 # restart: SIGTERM vfiod; the stand-in starts it again with the store.
 restart() {
 	local starts
-	starts=$(count "^started " "$LOG")
+	starts=$(count "^started " "$STORE")
 	kill -TERM "$(daemon_pid)"
-	wait_until 20 at_least "^started " "$LOG" $((starts + 1)) || fail "vfiod was not restarted"
+	wait_until 20 at_least "^started " "$STORE" $((starts + 1)) || fail "vfiod was not restarted"
 	wait_until 20 at_least "vfiod .* ready" "$LOG" $((starts + 1)) || { cat "$LOG"; fail "no ready after the restart"; }
 }
 
@@ -63,7 +65,7 @@ start_loop
 hold A 1001 "$EDU1" container
 hold B 1001 "$EDU2" brokered
 grep -q "^dma ok" /tmp/B.out || { cat /tmp/B.out; fail "brokered DMA before the restart"; }
-at_least "^stored claim-.*-group-" "$LOG" 2 || fail "the groups are not in the store"
+at_least "^stored claim-.*-group-" "$STORE" 2 || fail "the groups are not in the store"
 holders_before=$("$VFIOCTL" holders | grep -c " 1001 ")
 [ "$holders_before" -eq 2 ] || fail "expected 2 holders: $("$VFIOCTL" holders)"
 restart
@@ -81,18 +83,18 @@ grep -q "1001 *$B_PID .*$EDU2" <<<"$holders" || fail "holders does not show B on
 out=$(claim_as_1002 "$EDU1")
 grep -q "^error: $BUSY" <<<"$out" || fail "a second user's claim of $EDU1 was not refused Busy: $out"
 kill -TERM "$A_PID"
-wait "$A_PID" || true
+wait "$A_PID" || fail "holder A did not exit cleanly"
 wait_until 10 grep -q "Holder uid=1001 pid=$A_PID of a restored claim exited" "$LOG" ||
 	fail "vfiod did not see holder A exit"
-wait_until 10 at_least "^removed claim-1-record" "$LOG" 1 || fail "claim 1 is still in the store"
+wait_until 10 at_least "^removed claim-1-record" "$STORE" 1 || fail "claim 1 is still in the store"
 out=$(claim_as_1002 "$EDU1")
 grep -q "^id 0x010000ed" <<<"$out" || fail "$EDU1 not claimable after its holder exited: $out"
 note "a second restart restores the remaining claim again"
 restart
 poke B 3
 kill -TERM "$B_PID"
-wait "$B_PID" || true
-wait_until 10 at_least "^removed claim-2-record" "$LOG" 1 || fail "claim 2 is still in the store"
+wait "$B_PID" || fail "holder B did not exit cleanly"
+wait_until 10 at_least "^removed claim-2-record" "$STORE" 1 || fail "claim 2 is still in the store"
 out=$(claim_as_1002 "$EDU2")
 grep -q "^id 0x010000ed" <<<"$out" || fail "$EDU2 not claimable after its holder exited: $out"
 stop_loop
@@ -115,10 +117,10 @@ note "3. a corrupted record is refused with a warning; the device ends up releas
 start_loop --corrupt-records
 hold D 1001 "$EDU1" container
 restart
-at_least "^corrupted claim-1-record" "$LOG" 1 || fail "the stand-in did not corrupt the record"
+at_least "^corrupted claim-1-record" "$STORE" 1 || fail "the stand-in did not corrupt the record"
 at_least "Stored claim 1 is not restored: unknown header" "$LOG" 1 ||
 	{ cat "$LOG"; fail "no warning for the corrupted record"; }
-at_least "^removed claim-1-group-" "$LOG" 1 || fail "the refused claim's group is still in the store"
+at_least "^removed claim-1-group-" "$STORE" 1 || fail "the refused claim's group is still in the store"
 [ "$("$VFIOCTL" holders | grep -c " 1001 ")" -eq 0 ] || fail "a corrupted claim was published"
 kill -TERM "$D_PID"
 wait "$D_PID" || true
