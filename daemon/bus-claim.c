@@ -68,6 +68,11 @@ static int claim_check_caller(Claim *c, sd_bus_message *msg, sd_bus_error *error
 	Client *holder = c->client;
 	bool same;
 
+	if (holder->transport == CLIENT_RESTORED)
+		return sd_bus_error_setf(error, VFIOD_ERROR_PERMISSION_DENIED,
+					 "Claim %" PRIu64 " was restored after a vfiod restart and "
+					 "belongs to no connection; it ends when its holder exits.",
+					 c->id);
 	if (holder->transport == CLIENT_PEER)
 		same = holder->bus == bus;
 	else

@@ -20,6 +20,9 @@ static int claim_send_revoked(Claim *c, const char *device, const char *reason)
 	Client *holder = c->client;
 	int r;
 
+	/* A claim restored after a restart has no connection to tell. */
+	if (!holder->bus)
+		return -ENOTCONN;
 	r = sd_bus_message_new_signal(holder->bus, &msg, c->path, BROKER_CLAIM_INTERFACE,
 				      "Revoked");
 	if (r < 0)

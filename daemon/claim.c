@@ -15,8 +15,10 @@
 #include "bus-error.h"
 #include "bus-notify.h"
 #include "bus-objects.h"
+#include "claim-record.h"
 #include "client.h"
 #include "device-vfio.h"
+#include "fd-store.h"
 #include "group.h"
 #include "log.h"
 #include "rebind.h"
@@ -98,6 +100,8 @@ Claim *claim_free(Claim *c)
 	if (!c)
 		return NULL;
 
+	if (c->detached)
+		goto detached;
 	if (c->path)
 		for (size_t i = 0; i < c->n_devices; i++)
 			audit_log(AUDIT_RELEASE, c->client, c->devices[i].address, c->id,
@@ -109,6 +113,8 @@ Claim *claim_free(Claim *c)
 	claim_unmap_all(c);
 	c->context = c->manager->backend->context_free(c->context);
 	dma_space_done(&c->dma);
+	/* Scrubbed: the store's copies of the group fds may go too. */
+	claim_unstore(c);
 
 	if (c->client) {
 		LIST_REMOVE(client_claims, c->client->claims, c);
@@ -124,6 +130,33 @@ Claim *claim_free(Claim *c)
 	}
 	/* Scrubbed, unlisted and its fds closed: the devices may go back to their drivers. */
 	rebind_restore_claim(c);
+	goto done;
+
+detached:
+	/* The kernel state stays as it is: the fd store holds the groups and the container. */
+	c->slot = sd_bus_slot_unref(c->slot);
+	c->revoke_timer = sd_event_source_disable_unref(c->revoke_timer);
+	for (size_t i = 0; i < c->n_devices; i++) {
+		c->devices[i].request_source =
+		    sd_event_source_disable_unref(c->devices[i].request_source);
+		c->devices[i].fd = safe_close(c->devices[i].fd);
+	}
+	for (size_t i = 0; i < c->dma.n_mappings; i++)
+		munmap(c->dma.mappings[i].vaddr, c->dma.mappings[i].size);
+	c->context = c->manager->backend->context_free(c->context);
+	dma_space_done(&c->dma);
+	if (c->client) {
+		LIST_REMOVE(client_claims, c->client->claims, c);
+		c->client->n_claims--;
+		c->client->n_devices -= c->n_devices;
+		c->client->dma_mapped -= c->dma.mapped;
+	}
+	if (c->path) {
+		LIST_REMOVE(claims, c->manager->claims, c);
+		c->manager->n_claims--;
+	}
+done:
+	safe_close(c->record_fd);
 	free(c->devices);
 	free(c->groups);
 	free(c->path);
@@ -131,6 +164,14 @@ Claim *claim_free(Claim *c)
 	return NULL;
 }
 DEFINE_TRIVIAL_CLEANUP_FUNC(Claim *, claim_free)
+
+Claim *claim_detach(Claim *c)
+{
+	if (!c)
+		return NULL;
+	c->detached = true;
+	return claim_free(c);
+}
 
 static int on_device_request(sd_event_source *s, int fd, uint32_t revents, void *userdata)
 {
@@ -398,6 +439,7 @@ int claim_new_full(Client *client, char **addresses, DmaMode requested_mode, Cla
 		return -ENOMEM;
 	}
 	c->manager = m;
+	c->record_fd = -EBADF;
 	c->devices = calloc(n, sizeof(*c->devices));
 	c->groups = calloc(n, sizeof(*c->groups));
 	if (!c->devices || !c->groups) {
@@ -527,6 +569,7 @@ int claim_new_full(Client *client, char **addresses, DmaMode requested_mode, Cla
 	manager_notify_status(m);
 	bus_notify_claim_added(m, c);
 	bus_notify_holder_changed(m, c);
+	claim_store(c);
 
 	log_info("Claim %" PRIu64 ": %s got %zu device(s) starting with %s, %s DMA, quota %" PRIu64,
 		 c->id, client->label, c->n_devices, c->devices[0].address,
@@ -628,6 +671,7 @@ int claim_set_irqs(Claim *c, const char *address, unsigned index, unsigned count
 	if (irq_index_is_interrupt(index))
 		d->irq_index = index;
 	c->client->n_irq_fds += count;
+	claim_store_update(c);
 	log_debug("Claim %" PRIu64 ": %s IRQ index %u (%s) wired to %u eventfd(s)", c->id, address,
 		  index, vfio_pci_irq_name(index) ?: "?", count);
 	*ret_fds = TAKE_PTR(fds);
@@ -702,6 +746,7 @@ int claim_map_dma(Claim *c, int memfd, uint64_t offset, uint64_t size, uint64_t 
 					 strerror(-r));
 	}
 	c->client->dma_mapped += size;
+	claim_store_update(c);
 	return 0;
 }
 
@@ -725,5 +770,136 @@ int claim_unmap_dma(Claim *c, uint64_t iova, uint64_t size, sd_bus_error *error)
 	/* Kept for the next MapDma of the same buffer, within the claim's quota. */
 	dma_views_put(&c->dma_views, m.vaddr, c->dma_quota);
 	c->client->dma_mapped -= size;
+	claim_store_update(c);
+	return 0;
+}
+
+void claim_to_record(const Claim *c, ClaimRecord *ret)
+{
+	*ret = (ClaimRecord){
+	    .id = c->id,
+	    .uid = c->client->uid,
+	    .gid = c->client->gid,
+	    .pid = c->client->pid,
+	    .dma_mode = c->dma_mode,
+	    .dma_quota = c->dma_quota,
+	    .dma_mapped = c->dma.mapped,
+	    .revoke_grace_usec = c->revoke_grace_usec,
+	    .revoke_force = c->revoke_force,
+	    .n_devices = c->n_devices,
+	};
+	for (size_t i = 0; i < c->n_devices; i++) {
+		memcpy(ret->devices[i].address, c->devices[i].address,
+		       sizeof(ret->devices[i].address));
+		ret->devices[i].group = c->devices[i].group;
+		ret->devices[i].irq_index = c->devices[i].irq_index;
+	}
+}
+
+/* Reopens a device of a restored claim through its group, as claim_new_full() opened it. */
+static int claim_reopen_device(Claim *c, const ClaimRecordDevice *rd, const char **reason)
+{
+	Manager *m = c->manager;
+	ClaimDevice *d = c->devices + c->n_devices;
+	PciDeviceInfo info = {0};
+	int r;
+
+	r = sysfs_read_pci_device(m->root_fd, rd->address, &info);
+	if (r < 0 || info.iommu_group != rd->group) {
+		pci_device_info_done(&info);
+		*reason = r < 0 ? "a device is gone" : "a device changed its IOMMU group";
+		return r < 0 ? r : -ENODEV;
+	}
+	pci_device_info_done(&info);
+	memcpy(d->address, rd->address, sizeof(d->address));
+	d->claim = c;
+	d->group = rd->group;
+	d->irq_index = rd->irq_index;
+	d->fd = -EBADF;
+	c->n_devices++;
+	if (!claim_holds_group(c, d->group))
+		c->groups[c->n_groups++] = d->group;
+	r = m->backend->open_device(c->context, d->group, d->address, &d->fd);
+	if (r >= 0)
+		r = vfio_device_get_info(d->fd, &d->info);
+	if (r >= 0 && (d->irq_index >= (int)d->info.num_irqs || d->info.num_irqs == 0))
+		d->irq_index = -1;
+	/* The REQ trigger still points at the previous instance's eventfd: replace it. */
+	if (r >= 0)
+		r = claim_device_watch_requests(c, d);
+	if (r < 0) {
+		*reason = "a device cannot be reopened";
+		return r;
+	}
+	device_cache_vfio_info(m, d->address, d->fd);
+	return 0;
+}
+
+int claim_restore(Client *client, const ClaimRecord *record, VfioContext *context, Claim **ret,
+		  const char **ret_reason)
+{
+	Manager *m = client->manager;
+	_cleanup_(claim_freep) Claim *c = NULL;
+	int r;
+
+	c = calloc(1, sizeof(*c));
+	if (!c) {
+		m->backend->context_free(context);
+		return -ENOMEM;
+	}
+	c->manager = m;
+	c->record_fd = -EBADF;
+	c->context = context;
+	c->devices = calloc(record->n_devices, sizeof(*c->devices));
+	c->groups = calloc(record->n_devices, sizeof(*c->groups));
+	if (!c->devices || !c->groups)
+		return -ENOMEM;
+	c->id = record->id;
+	c->dma_mode = record->dma_mode;
+	c->dma_quota = record->dma_quota;
+	c->revoke_grace_usec = record->revoke_grace_usec;
+	c->revoke_force = record->revoke_force;
+	for (size_t i = 0; i < record->n_devices; i++) {
+		r = claim_reopen_device(c, record->devices + i, ret_reason);
+		if (r < 0)
+			return r;
+	}
+	r = m->backend->iova_info(c->context, &c->dma.ranges, &c->dma.n_ranges, &c->dma.pgsizes);
+	if (r < 0) {
+		*ret_reason = "cannot read the IOVA ranges";
+		return r;
+	}
+	/*
+	 * The mappings stay in the container, but the daemon's views of the
+	 * memfds went with the previous instance: only the total is known, and
+	 * the release unmaps everything at once.
+	 */
+	c->dma.quota = c->dma_quota;
+	c->dma.mapped = record->dma_mapped;
+
+	if (asprintf(&c->path, BROKER_CLAIM_PREFIX "/%" PRIu64, c->id) < 0) {
+		c->path = NULL;
+		return -ENOMEM;
+	}
+	if (c->id > m->next_claim_id)
+		m->next_claim_id = c->id;
+	c->client = client;
+	LIST_PREPEND(claims, m->claims, c);
+	m->n_claims++;
+	LIST_PREPEND(client_claims, client->claims, c);
+	client->n_claims++;
+	client->n_devices += c->n_devices;
+	client->dma_mapped += c->dma.mapped;
+	manager_notify_status(m);
+	bus_notify_claim_added(m, c);
+	bus_notify_holder_changed(m, c);
+
+	log_info("Claim %" PRIu64 ": restored for %s, %zu device(s) starting with %s, %s DMA",
+		 c->id, client->label, c->n_devices, c->devices[0].address,
+		 dma_mode_to_string(c->dma_mode));
+	for (size_t i = 0; i < c->n_devices; i++)
+		audit_log(AUDIT_CLAIM, client, c->devices[i].address, c->id,
+			  "restored from the fd store", dma_mode_to_string(c->dma_mode));
+	*ret = TAKE_PTR(c);
 	return 0;
 }

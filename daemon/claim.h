@@ -54,6 +54,11 @@ struct Claim {
 	uint64_t revoke_grace_usec;
 	bool revoke_force;
 	sd_event_source *revoke_timer; /* set once the holder has been asked */
+
+	/* The systemd fd store (fd-store.h): what keeps the claim across a restart. */
+	bool stored;   /* its fds and record are in the store */
+	int record_fd; /* the record's memfd, rewritten when the claim changes */
+	bool detached; /* vfiod exits and leaves it to the next instance: no scrub */
 };
 
 /*
@@ -86,6 +91,28 @@ int claim_new_full(Client *c, char **addresses, DmaMode requested_mode, ClaimAut
 
 /* Scrubs and releases everything the claim holds; returns NULL. */
 Claim *claim_free(Claim *c);
+
+/*
+ * At exit, for a claim in the fd store: frees what the daemon holds without
+ * scrubbing, releasing or unpublishing anything, so that the next vfiod
+ * restores it.
+ */
+Claim *claim_detach(Claim *c);
+
+typedef struct ClaimRecord ClaimRecord;
+
+/*
+ * A claim the previous vfiod kept in the fd store, for `client` (the holder,
+ * from client_new_restored()), in `context` (adopted from the store; taken,
+ * on failure too). Reopens the devices, watches their REQ IRQ and publishes
+ * the claim. Fails with a message in *ret_reason (static) when a device is
+ * no longer where the record says.
+ */
+int claim_restore(Client *client, const ClaimRecord *record, VfioContext *context, Claim **ret,
+		  const char **ret_reason);
+
+/* The record of c as it is now (fd-store.c writes it). */
+void claim_to_record(const Claim *c, ClaimRecord *ret);
 
 /*
  * Asks the holder to give the claim back because `device` is going away:

@@ -42,6 +42,7 @@ Client *client_free(Client *c)
 		log_debug("Client %s gone", c->label);
 
 	c->free_source = sd_event_source_unref(c->free_source);
+	c->exit_source = sd_event_source_disable_unref(c->exit_source);
 	c->track = sd_bus_track_unref(c->track);
 	if (c->transport == CLIENT_PEER)
 		c->bus = sd_bus_flush_close_unref(c->bus);
@@ -168,10 +169,17 @@ static int peer_read_credentials(Client *c, int fd)
 		return negative_errno();
 	/* ERANGE: more groups than we record; matching on fewer only denies more. */
 
-	/* A pidfd names the process exactly (no pid reuse); kernels before 6.5 lack it. */
+	/*
+	 * A pidfd names the process exactly (no pid reuse). Kernels before 6.5
+	 * lack SO_PEERPIDFD: pin the pid now, at first contact, as for bus clients.
+	 */
 	len = sizeof(pidfd);
 	if (getsockopt(fd, SOL_SOCKET, SO_PEERPIDFD, &pidfd, &len) >= 0)
 		c->pidfd = pidfd;
+	else {
+		pidfd = (int)syscall(SYS_pidfd_open, c->pid, 0);
+		c->pidfd = pidfd >= 0 ? pidfd : -EBADF;
+	}
 	return 0;
 }
 
@@ -230,6 +238,39 @@ int client_new_peer(Manager *m, int fd, Client **ret)
 	if (ret)
 		*ret = c;
 	TAKE_PTR(c);
+	return 0;
+}
+
+static int on_holder_exit(sd_event_source *s, int fd, uint32_t revents, void *userdata)
+{
+	Client *c = userdata;
+
+	log_info("Holder %s of a restored claim exited", c->label);
+	(void)sd_event_source_set_enabled(s, SD_EVENT_OFF);
+	if (client_free_later(c) < 0)
+		client_free(c);
+	return 0;
+}
+
+int client_new_restored(Manager *m, uid_t uid, gid_t gid, pid_t pid, int pidfd, Client **ret)
+{
+	_cleanup_(client_freep) Client *c = NULL;
+	_cleanup_close_ int owned_pidfd = pidfd;
+	int r;
+
+	r = client_alloc(m, CLIENT_RESTORED, &c);
+	if (r < 0)
+		return r;
+	c->uid = uid;
+	c->gid = gid;
+	c->pid = pid;
+	c->pidfd = TAKE_FD(owned_pidfd);
+	client_set_label(c);
+	client_read_placement(c);
+	r = sd_event_add_io(m->event, &c->exit_source, c->pidfd, EPOLLIN, on_holder_exit, c);
+	if (r < 0)
+		return r;
+	*ret = TAKE_PTR(c);
 	return 0;
 }
 

@@ -18,6 +18,7 @@ typedef struct PolkitCheck PolkitCheck;
 typedef enum ClientTransport {
 	CLIENT_PEER,	   /* private socket, one sd_bus per connection */
 	CLIENT_SYSTEM_BUS, /* a unique name on the system bus */
+	CLIENT_RESTORED,   /* the holder of a claim restored after a restart: no connection */
 } ClientTransport;
 
 struct Client {
@@ -33,7 +34,8 @@ struct Client {
 	uid_t uid;
 	gid_t gid; /* (gid_t) -1 when the transport cannot tell it reliably */
 	pid_t pid;
-	int pidfd; /* -EBADF when unavailable */
+	int pidfd;		      /* -EBADF when unavailable */
+	sd_event_source *exit_source; /* RESTORED: the pidfd says the holder exited */
 	gid_t *supplementary_gids;
 	size_t n_supplementary_gids;
 	char label[64]; /* "uid=1001 pid=345" for messages */
@@ -56,6 +58,13 @@ struct Client {
  * -ESRCH when the process is gone.
  */
 int client_kill(Client *c, int sig);
+
+/*
+ * The holder of a claim restored from the fd store (fd-store.h), as the
+ * record says, pinned by pidfd (taken, on failure too); freed, with its
+ * claims, when the process exits.
+ */
+int client_new_restored(Manager *m, uid_t uid, gid_t gid, pid_t pid, int pidfd, Client **ret);
 
 /* Takes ownership of fd, an accepted connection on the private socket. */
 int client_new_peer(Manager *m, int fd, Client **ret);

@@ -7,6 +7,7 @@
 #include "bus-objects.h"
 #include "config.h"
 #include "device-monitor.h"
+#include "fd-store.h"
 #include "idle-exit.h"
 #include "log.h"
 #include "manager.h"
@@ -233,6 +234,10 @@ int main(int argc, char *argv[])
 	if (r < 0)
 		goto finish;
 	r = manager_listen(m, o.socket_path);
+	if (r < 0)
+		goto finish;
+	/* Claims a previous instance left in the fd store, before anyone is served. */
+	r = fd_store_restore(m);
 	if (r < 0)
 		goto finish;
 	if (o.system_bus) {

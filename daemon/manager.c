@@ -20,6 +20,7 @@
 #include "device.h"
 #include "devtree.h"
 #include "device-monitor.h"
+#include "fd-store.h"
 #include "group.h"
 #include "idle-exit.h"
 #include "log.h"
@@ -60,15 +61,43 @@ int manager_new(const char *root, Manager **ret)
 	return 0;
 }
 
+static Claim *manager_find_stored_claim(Manager *m)
+{
+	Claim *c;
+
+	LIST_FOREACH (claims, c, m->claims)
+		if (c->stored)
+			return c;
+	return NULL;
+}
+
+static unsigned manager_count_stored_claims(Manager *m)
+{
+	unsigned n = 0;
+	Claim *c;
+
+	LIST_FOREACH (claims, c, m->claims)
+		n += c->stored;
+	return n;
+}
+
 Manager *manager_free(Manager *m)
 {
 	Client *c;
+	Claim *claim;
 
 	if (!m)
 		return NULL;
-	/* Releasing every claim scrubs the devices before the daemon goes. */
+	/* Claims in the fd store stay as they are, for the next instance. */
+	if (m->n_store_fds > 0)
+		log_info("Leaving %u claim(s) in the fd store for the next start",
+			 manager_count_stored_claims(m));
+	while ((claim = manager_find_stored_claim(m)))
+		claim_detach(claim);
+	/* Releasing every other claim scrubs the devices before the daemon goes. */
 	while ((c = m->clients))
 		client_free(c);
+	fd_store_done(m);
 	rebind_registry_free(m);
 	m->idle_exit = idle_exit_free(m->idle_exit);
 	m->listen_source = sd_event_source_unref(m->listen_source);
@@ -268,23 +297,23 @@ static int bind_socket(const char *path)
 
 int manager_listen(Manager *m, const char *socket_path)
 {
-	int n, r;
+	int activated_fd, r;
 
-	n = sd_listen_fds(true);
-	if (n < 0)
-		return log_error_errno(n, "Cannot read socket activation fds: %m");
-	if (n > 1)
-		return log_error_errno(EINVAL, "Got %d socket activation fds, expected 1", n);
-	if (n == 1 && !socket_path) {
-		if (sd_is_socket_unix(SD_LISTEN_FDS_START, SOCK_STREAM, 1, NULL, 0) <= 0)
+	/* The socket of vfiod.socket, and the fd store's claims for fd_store_restore(). */
+	r = fd_store_collect(m, &activated_fd);
+	if (r < 0)
+		return r;
+	if (activated_fd >= 0 && !socket_path) {
+		if (sd_is_socket_unix(activated_fd, SOCK_STREAM, 1, NULL, 0) <= 0)
 			return log_error_errno(EINVAL, "The activation fd is not a listening "
 						       "UNIX stream socket");
-		m->listen_fd = SD_LISTEN_FDS_START;
+		m->listen_fd = activated_fd;
 		r = fcntl(m->listen_fd, F_SETFL, O_NONBLOCK);
 		if (r < 0)
 			return negative_errno();
 		log_debug("Using the socket-activated listening socket");
 	} else {
+		safe_close(activated_fd);
 		m->listen_fd = bind_socket(socket_path ?: VFIOD_SOCKET_PATH);
 		if (m->listen_fd < 0)
 			return m->listen_fd;

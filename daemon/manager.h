@@ -74,6 +74,11 @@ typedef struct Manager {
 	RebindRegistry *rebinds;
 	/* Asynchronous work in flight (polkit checks ...): no idle exit while > 0. */
 	unsigned n_pending_work;
+
+	/* The systemd fd store (fd-store.h). */
+	struct StoredFd *stored; /* passed in at start, until restored */
+	size_t n_stored;
+	unsigned n_store_fds; /* fds vfiod has in the store now */
 } Manager;
 
 int manager_new(const char *root, Manager **ret);

@@ -75,6 +75,7 @@ static const int allowed_syscalls[] = {
     SCMP_SYS(close),
     SCMP_SYS(read),
     SCMP_SYS(pread64),
+    SCMP_SYS(pwrite64), /* claim records in the fd store are rewritten in place */
     SCMP_SYS(readv),
     SCMP_SYS(write),
     SCMP_SYS(writev), /* sd_journal_send() memfds, glibc's assert messages */

@@ -47,6 +47,18 @@ typedef struct VfioBackendOps {
 
 	/* The fd a client in container mode gets (borrowed; dup it to hand it out). */
 	int (*client_fd)(VfioContext *c);
+
+	/* The fd of attached group `group` (borrowed), or -ENOENT: kept in the fd store. */
+	int (*group_fd)(VfioContext *c, int group);
+
+	/*
+	 * A context from the fds a previous vfiod kept in the fd store: the
+	 * container and its attached groups. Checks that each fd is what it
+	 * claims to be (the group's chardev, attached to a container) and takes
+	 * them all, on failure too.
+	 */
+	int (*context_adopt)(int dev_fd, int container_fd, const int *groups, const int *group_fds,
+			     size_t n, VfioContext **ret);
 } VfioBackendOps;
 
 extern const VfioBackendOps vfio_legacy_ops;

@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <sys/ioctl.h>
+#include <sys/stat.h>
 
 #include "log.h"
 #include "vfio-backend.h"
@@ -213,6 +214,68 @@ static int legacy_client_fd(VfioContext *c)
 	return c->container_fd;
 }
 
+static int legacy_group_fd(VfioContext *c, int group)
+{
+	for (size_t i = 0; i < c->n_groups; i++)
+		if (c->group_ids[i] == group)
+			return c->group_fds[i];
+	return -ENOENT;
+}
+
+/* Whether fd is the chardev /dev/vfio/GROUP, in a container. */
+static int legacy_check_group_fd(int dev_fd, int group, int fd)
+{
+	struct vfio_group_status status = {.argsz = sizeof(status)};
+	struct stat st, node;
+	char path[32];
+
+	snprintf(path, sizeof(path), "vfio/%d", group);
+	if (fstat(fd, &st) < 0 || fstatat(dev_fd, path, &node, 0) < 0)
+		return negative_errno();
+	if (!S_ISCHR(st.st_mode) || st.st_rdev != node.st_rdev)
+		return -EBADF;
+	if (ioctl(fd, VFIO_GROUP_GET_STATUS, &status) < 0)
+		return negative_errno();
+	if (!(status.flags & VFIO_GROUP_FLAGS_CONTAINER_SET))
+		return -EBADF;
+	return 0;
+}
+
+static int legacy_context_adopt(int dev_fd, int container_fd, const int *groups,
+				const int *group_fds, size_t n, VfioContext **ret)
+{
+	VfioContext *c;
+	int r = 0;
+
+	c = calloc(1, sizeof(*c));
+	if (!c)
+		r = -ENOMEM;
+	else if (n == 0 || n > CONTEXT_MAX_GROUPS)
+		r = -E2BIG;
+	else if (ioctl(container_fd, VFIO_GET_API_VERSION) != VFIO_API_VERSION)
+		r = -EBADF;
+	for (size_t i = 0; r >= 0 && i < n; i++)
+		r = legacy_check_group_fd(dev_fd, groups[i], group_fds[i]);
+	if (r < 0) {
+		free(c);
+		safe_close(container_fd);
+		for (size_t i = 0; i < n; i++)
+			safe_close(group_fds[i]);
+		return r;
+	}
+	c->dev_fd = dev_fd;
+	c->container_fd = container_fd;
+	/* A group is only in a container once the IOMMU model was set. */
+	c->iommu_set = true;
+	for (size_t i = 0; i < n; i++) {
+		c->group_ids[i] = groups[i];
+		c->group_fds[i] = group_fds[i];
+	}
+	c->n_groups = n;
+	*ret = c;
+	return 0;
+}
+
 const VfioBackendOps vfio_legacy_ops = {
     .name = "legacy",
     .context_new = legacy_context_new,
@@ -224,4 +287,6 @@ const VfioBackendOps vfio_legacy_ops = {
     .unmap_dma = legacy_unmap_dma,
     .unmap_all = legacy_unmap_all,
     .client_fd = legacy_client_fd,
+    .group_fd = legacy_group_fd,
+    .context_adopt = legacy_context_adopt,
 };

@@ -8,7 +8,10 @@
  *
  *   vfiod-probe [--address ADDR] claim DEVICE... [--dma MODE] [--hold|--hold-stubbornly]
  *       --hold keeps the claim until vfiod revokes it, then closes the fds and
- *       exits; --hold-stubbornly ignores the revocation and holds until killed
+ *       exits; --hold-stubbornly ignores the revocation and holds until killed;
+ *       --hold-across-restart keeps the fds when vfiod goes away ("disconnected"),
+ *       and on SIGUSR1 reads the id register again (brokered: and runs edu's
+ *       DMA engine through a mapping made before), until SIGTERM
  *   vfiod-probe [--address ADDR] map-refusals DEVICE
  *   vfiod-probe [--address ADDR] map-reuse DEVICE
  *       maps, unmaps and maps again memfds a device then reads (edu's DMA)
@@ -283,12 +286,156 @@ static int hold_until_revoked(sd_bus *bus, Claim *c, bool stubborn)
 	return 0;
 }
 
+static uint64_t memfd_new(size_t size, unsigned seals, int *ret_fd)
+{
+	int fd = memfd_create("probe", MFD_CLOEXEC | MFD_ALLOW_SEALING);
+
+	if (fd < 0 || ftruncate(fd, size) < 0 || (seals && fcntl(fd, F_ADD_SEALS, seals) < 0))
+		die("memfd", -errno);
+	*ret_fd = fd;
+	return 0;
+}
+
+/* edu's DMA engine (examples/edu-demo.c); its buffer is at 0x40000, its DMA mask 28 bits. */
+#define EDU_DMA_SRC    0x80
+#define EDU_DMA_DST    0x88
+#define EDU_DMA_COUNT  0x90
+#define EDU_DMA_CMD    0x98
+#define EDU_DMA_START  0x1
+#define EDU_DMA_TO_RAM 0x2
+#define EDU_DMA_BUFFER 0x40000
+#define EDU_DMA_LEN    2048
+#define RESTART_IOVA   0x100000 /* two pages: what edu reads, then what it writes */
+
+static int edu_dma(Claim *c, uint64_t src, uint64_t dst, uint32_t cmd)
+{
+	struct vfio_region_info reg = {.argsz = sizeof(reg), .index = 0};
+	volatile uint8_t *bar;
+	int r = 0;
+
+	if (ioctl(c->device_fd, VFIO_DEVICE_GET_REGION_INFO, &reg) < 0)
+		return -errno;
+	bar = mmap(NULL, reg.size, PROT_READ | PROT_WRITE, MAP_SHARED, c->device_fd, reg.offset);
+	if (bar == MAP_FAILED)
+		return -errno;
+	*(volatile uint64_t *)(bar + EDU_DMA_SRC) = src;
+	*(volatile uint64_t *)(bar + EDU_DMA_DST) = dst;
+	*(volatile uint64_t *)(bar + EDU_DMA_COUNT) = EDU_DMA_LEN;
+	*(volatile uint64_t *)(bar + EDU_DMA_CMD) = cmd | EDU_DMA_START;
+	for (int i = 0; *(volatile uint64_t *)(bar + EDU_DMA_CMD) & EDU_DMA_START; i++) {
+		if (i > 5000) {
+			r = -ETIMEDOUT;
+			break;
+		}
+		usleep(1000);
+	}
+	munmap((void *)bar, reg.size);
+	return r;
+}
+
+/* RAM -> edu -> RAM through the mapping at RESTART_IOVA; 0 when the bytes came back. */
+static int dma_round_trip(Claim *c, uint8_t *buf)
+{
+	int r;
+
+	memset(buf + 4096, 0, EDU_DMA_LEN);
+	r = edu_dma(c, RESTART_IOVA, EDU_DMA_BUFFER, 0);
+	if (r >= 0)
+		r = edu_dma(c, EDU_DMA_BUFFER, RESTART_IOVA + 4096, EDU_DMA_TO_RAM);
+	if (r < 0)
+		return r;
+	return memcmp(buf, buf + 4096, EDU_DMA_LEN) ? -EIO : 0;
+}
+
+/* Bus mastering (PCI command register, config space region) lets edu reach memory. */
+static void enable_bus_master(Claim *c)
+{
+	struct vfio_region_info reg = {.argsz = sizeof(reg), .index = VFIO_PCI_CONFIG_REGION_INDEX};
+	uint16_t cmd;
+
+	if (ioctl(c->device_fd, VFIO_DEVICE_GET_REGION_INFO, &reg) < 0 ||
+	    pread(c->device_fd, &cmd, sizeof(cmd), reg.offset + 0x04) != sizeof(cmd))
+		die("read the PCI command register", -errno);
+	cmd |= 0x4;
+	if (pwrite(c->device_fd, &cmd, sizeof(cmd), reg.offset + 0x04) != sizeof(cmd))
+		die("enable bus mastering", -errno);
+}
+
+/* Brokered: a two-page memfd mapped at RESTART_IOVA, the first page patterned. */
+static uint8_t *map_for_restart(sd_bus *bus, Claim *c)
+{
+	sd_bus_error e = SD_BUS_ERROR_NULL;
+	uint8_t *buf;
+	int fd, r;
+
+	memfd_new(8192, F_SEAL_SHRINK, &fd);
+	buf = mmap(NULL, 8192, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	if (buf == MAP_FAILED)
+		die("mmap memfd", -errno);
+	for (int i = 0; i < 4096; i++)
+		buf[i] = (uint8_t)(i * 7 + 1);
+	r = call_claim(bus, c, "MapDma", &e, NULL, "htttu", fd, (uint64_t)0, (uint64_t)8192,
+		       (uint64_t)RESTART_IOVA, 0);
+	if (r < 0)
+		exit(refused(&e));
+	close(fd);
+	enable_bus_master(c);
+	r = dma_round_trip(c, buf);
+	printf("dma %s\n", r ? strerror(-r) : "ok");
+	return buf;
+}
+
+/*
+ * Holds the claim while vfiod restarts: the fds outlive the connection. A
+ * claim restored after the restart answers no call of ours, so the bus is
+ * only watched for its end.
+ */
+static int hold_across_restart(sd_bus *bus, Claim *c)
+{
+	uint8_t *buf = !strcmp(c->mode, "brokered") ? map_for_restart(bus, c) : NULL;
+	struct timespec zero = {0, 0};
+	bool connected = true;
+	sigset_t set;
+	int sig, r;
+
+	sigemptyset(&set);
+	sigaddset(&set, SIGUSR1);
+	sigaddset(&set, SIGTERM);
+	sigprocmask(SIG_BLOCK, &set, NULL);
+	printf("holding\n");
+	fflush(stdout);
+	for (;;) {
+		if (connected) {
+			r = sd_bus_process(bus, NULL);
+			if (r < 0) {
+				/* The caller frees the bus: it is only no longer used. */
+				printf("disconnected\n");
+				fflush(stdout);
+				connected = false;
+			} else if (r == 0)
+				(void)sd_bus_wait(bus, 100 * 1000);
+			sig = sigtimedwait(&set, NULL, &zero);
+		} else
+			sig = sigwaitinfo(&set, NULL);
+		if (sig == SIGTERM)
+			return 0;
+		if (sig != SIGUSR1)
+			continue;
+		check_id(c);
+		if (buf) {
+			r = dma_round_trip(c, buf);
+			printf("dma %s\n", r ? strerror(-r) : "ok");
+		}
+		fflush(stdout);
+	}
+}
+
 static int cmd_claim(sd_bus *bus, int argc, char **argv)
 {
 	const char *mode = NULL;
 	char *devices[16];
 	size_t n = 0;
-	bool hold = false, stubborn = false;
+	bool hold = false, stubborn = false, across_restart = false;
 	Claim c;
 	int r;
 
@@ -297,6 +444,8 @@ static int cmd_claim(sd_bus *bus, int argc, char **argv)
 			hold = true;
 		else if (!strcmp(argv[i], "--hold-stubbornly"))
 			hold = stubborn = true;
+		else if (!strcmp(argv[i], "--hold-across-restart"))
+			across_restart = true;
 		else if (!strcmp(argv[i], "--dma") && i + 1 < argc)
 			mode = argv[++i];
 		else if (n < 16)
@@ -308,20 +457,12 @@ static int cmd_claim(sd_bus *bus, int argc, char **argv)
 	printf("claimed %s mode %s\n", c.path, c.mode);
 	r = check_id(&c);
 	fflush(stdout);
+	if (across_restart)
+		return hold_across_restart(bus, &c) ?: r;
 	if (hold)
 		return hold_until_revoked(bus, &c, stubborn) ?: r;
 	release(bus, &c);
 	return r;
-}
-
-static uint64_t memfd_new(size_t size, unsigned seals, int *ret_fd)
-{
-	int fd = memfd_create("probe", MFD_CLOEXEC | MFD_ALLOW_SEALING);
-
-	if (fd < 0 || ftruncate(fd, size) < 0 || (seals && fcntl(fd, F_ADD_SEALS, seals) < 0))
-		die("memfd", -errno);
-	*ret_fd = fd;
-	return 0;
 }
 
 /* Expects MapDma to fail with `name`; returns 1 on a mismatch. */
