@@ -296,69 +296,72 @@ static uint64_t memfd_new(size_t size, unsigned seals, int *ret_fd)
 	return 0;
 }
 
-/* edu's DMA engine (examples/edu-demo.c); its buffer is at 0x40000, its DMA mask 28 bits. */
+/* edu's registers (QEMU docs/specs/edu.rst) and its own 4 KiB DMA buffer. */
 #define EDU_DMA_SRC    0x80
 #define EDU_DMA_DST    0x88
 #define EDU_DMA_COUNT  0x90
 #define EDU_DMA_CMD    0x98
-#define EDU_DMA_START  0x1
-#define EDU_DMA_TO_RAM 0x2
-#define EDU_DMA_BUFFER 0x40000
-#define EDU_DMA_LEN    2048
-#define RESTART_IOVA   0x100000 /* two pages: what edu reads, then what it writes */
+#define EDU_DMA_START  1
+#define EDU_DMA_TO_RAM 2
+#define EDU_BUFFER     0x40000
+#define PAGE	       0x1000
+/* QEMU up to 7.2 stops the VM for a transfer that ends exactly at the end of edu's buffer. */
+#define EDU_DMA_LEN 2048
 
-static int edu_dma(Claim *c, uint64_t src, uint64_t dst, uint32_t cmd)
+typedef struct Edu {
+	volatile uint32_t *bar;
+	size_t bar_size;
+	uint8_t *out; /* the memfd edu copies back into, at OUT_IOVA */
+} Edu;
+
+static int edu_open(Claim *c, Edu *edu)
 {
-	struct vfio_region_info reg = {.argsz = sizeof(reg), .index = 0};
-	volatile uint8_t *bar;
-	int r = 0;
+	struct vfio_region_info bar = {.argsz = sizeof(bar), .index = VFIO_PCI_BAR0_REGION_INDEX};
+	struct vfio_region_info cfg = {.argsz = sizeof(cfg), .index = VFIO_PCI_CONFIG_REGION_INDEX};
+	uint16_t cmd;
 
-	if (ioctl(c->device_fd, VFIO_DEVICE_GET_REGION_INFO, &reg) < 0)
-		return -errno;
-	bar = mmap(NULL, reg.size, PROT_READ | PROT_WRITE, MAP_SHARED, c->device_fd, reg.offset);
-	if (bar == MAP_FAILED)
-		return -errno;
-	*(volatile uint64_t *)(bar + EDU_DMA_SRC) = src;
-	*(volatile uint64_t *)(bar + EDU_DMA_DST) = dst;
-	*(volatile uint64_t *)(bar + EDU_DMA_COUNT) = EDU_DMA_LEN;
-	*(volatile uint64_t *)(bar + EDU_DMA_CMD) = cmd | EDU_DMA_START;
-	for (int i = 0; *(volatile uint64_t *)(bar + EDU_DMA_CMD) & EDU_DMA_START; i++) {
-		if (i > 5000) {
-			r = -ETIMEDOUT;
-			break;
-		}
-		usleep(1000);
-	}
-	munmap((void *)bar, reg.size);
-	return r;
+	if (ioctl(c->device_fd, VFIO_DEVICE_GET_REGION_INFO, &bar) < 0 ||
+	    ioctl(c->device_fd, VFIO_DEVICE_GET_REGION_INFO, &cfg) < 0)
+		return die("VFIO_DEVICE_GET_REGION_INFO", -errno);
+	edu->bar = mmap(NULL, bar.size, PROT_READ | PROT_WRITE, MAP_SHARED, c->device_fd,
+			(off_t)bar.offset);
+	if (edu->bar == MAP_FAILED)
+		return die("mmap BAR0", -errno);
+	edu->bar_size = bar.size;
+	/* Bus mastering, or edu's DMA goes nowhere. */
+	if (pread(c->device_fd, &cmd, sizeof(cmd), (off_t)cfg.offset + 4) != sizeof(cmd))
+		return die("read PCI command", -errno);
+	cmd |= 4;
+	if (pwrite(c->device_fd, &cmd, sizeof(cmd), (off_t)cfg.offset + 4) != sizeof(cmd))
+		return die("write PCI command", -errno);
+	return 0;
 }
+
+static int edu_dma(Edu *edu, uint32_t src, uint32_t dst, uint32_t cmd)
+{
+	edu->bar[EDU_DMA_SRC / 4] = src;
+	edu->bar[EDU_DMA_DST / 4] = dst;
+	edu->bar[EDU_DMA_COUNT / 4] = EDU_DMA_LEN;
+	edu->bar[EDU_DMA_CMD / 4] = cmd | EDU_DMA_START;
+	for (int i = 0; i < 5000 && (edu->bar[EDU_DMA_CMD / 4] & EDU_DMA_START); i++)
+		usleep(1000);
+	return edu->bar[EDU_DMA_CMD / 4] & EDU_DMA_START ? -ETIMEDOUT : 0;
+}
+
+#define RESTART_IOVA 0x100000 /* two pages: what edu reads, then what it writes */
 
 /* RAM -> edu -> RAM through the mapping at RESTART_IOVA; 0 when the bytes came back. */
 static int dma_round_trip(Claim *c, uint8_t *buf)
 {
-	int r;
+	static Edu edu;
 
+	if (!edu.bar && edu_open(c, &edu) < 0)
+		return -EIO;
 	memset(buf + 4096, 0, EDU_DMA_LEN);
-	r = edu_dma(c, RESTART_IOVA, EDU_DMA_BUFFER, 0);
-	if (r >= 0)
-		r = edu_dma(c, EDU_DMA_BUFFER, RESTART_IOVA + 4096, EDU_DMA_TO_RAM);
-	if (r < 0)
-		return r;
+	if (edu_dma(&edu, RESTART_IOVA, EDU_BUFFER, 0) < 0 ||
+	    edu_dma(&edu, EDU_BUFFER, RESTART_IOVA + 4096, EDU_DMA_TO_RAM) < 0)
+		return -ETIMEDOUT;
 	return memcmp(buf, buf + 4096, EDU_DMA_LEN) ? -EIO : 0;
-}
-
-/* Bus mastering (PCI command register, config space region) lets edu reach memory. */
-static void enable_bus_master(Claim *c)
-{
-	struct vfio_region_info reg = {.argsz = sizeof(reg), .index = VFIO_PCI_CONFIG_REGION_INDEX};
-	uint16_t cmd;
-
-	if (ioctl(c->device_fd, VFIO_DEVICE_GET_REGION_INFO, &reg) < 0 ||
-	    pread(c->device_fd, &cmd, sizeof(cmd), reg.offset + 0x04) != sizeof(cmd))
-		die("read the PCI command register", -errno);
-	cmd |= 0x4;
-	if (pwrite(c->device_fd, &cmd, sizeof(cmd), reg.offset + 0x04) != sizeof(cmd))
-		die("enable bus mastering", -errno);
 }
 
 /* Brokered: a two-page memfd mapped at RESTART_IOVA, the first page patterned. */
@@ -379,7 +382,6 @@ static uint8_t *map_for_restart(sd_bus *bus, Claim *c)
 	if (r < 0)
 		exit(refused(&e));
 	close(fd);
-	enable_bus_master(c);
 	r = dma_round_trip(c, buf);
 	printf("dma %s\n", r ? strerror(-r) : "ok");
 	return buf;
@@ -528,58 +530,6 @@ static int cmd_map_refusals(sd_bus *bus, int argc, char **argv)
 	release(bus, &c);
 	printf("%d failure(s)\n", failures);
 	return failures ? 1 : 0;
-}
-
-/* edu's registers (QEMU docs/specs/edu.rst) and its own 4 KiB DMA buffer. */
-#define EDU_DMA_SRC    0x80
-#define EDU_DMA_DST    0x88
-#define EDU_DMA_COUNT  0x90
-#define EDU_DMA_CMD    0x98
-#define EDU_DMA_START  1
-#define EDU_DMA_TO_RAM 2
-#define EDU_BUFFER     0x40000
-#define PAGE	       0x1000
-/* QEMU up to 7.2 stops the VM for a transfer that ends exactly at the end of edu's buffer. */
-#define EDU_DMA_LEN 2048
-
-typedef struct Edu {
-	volatile uint32_t *bar;
-	size_t bar_size;
-	uint8_t *out; /* the memfd edu copies back into, at OUT_IOVA */
-} Edu;
-
-static int edu_open(Claim *c, Edu *edu)
-{
-	struct vfio_region_info bar = {.argsz = sizeof(bar), .index = VFIO_PCI_BAR0_REGION_INDEX};
-	struct vfio_region_info cfg = {.argsz = sizeof(cfg), .index = VFIO_PCI_CONFIG_REGION_INDEX};
-	uint16_t cmd;
-
-	if (ioctl(c->device_fd, VFIO_DEVICE_GET_REGION_INFO, &bar) < 0 ||
-	    ioctl(c->device_fd, VFIO_DEVICE_GET_REGION_INFO, &cfg) < 0)
-		return die("VFIO_DEVICE_GET_REGION_INFO", -errno);
-	edu->bar = mmap(NULL, bar.size, PROT_READ | PROT_WRITE, MAP_SHARED, c->device_fd,
-			(off_t)bar.offset);
-	if (edu->bar == MAP_FAILED)
-		return die("mmap BAR0", -errno);
-	edu->bar_size = bar.size;
-	/* Bus mastering, or edu's DMA goes nowhere. */
-	if (pread(c->device_fd, &cmd, sizeof(cmd), (off_t)cfg.offset + 4) != sizeof(cmd))
-		return die("read PCI command", -errno);
-	cmd |= 4;
-	if (pwrite(c->device_fd, &cmd, sizeof(cmd), (off_t)cfg.offset + 4) != sizeof(cmd))
-		return die("write PCI command", -errno);
-	return 0;
-}
-
-static int edu_dma(Edu *edu, uint32_t src, uint32_t dst, uint32_t cmd)
-{
-	edu->bar[EDU_DMA_SRC / 4] = src;
-	edu->bar[EDU_DMA_DST / 4] = dst;
-	edu->bar[EDU_DMA_COUNT / 4] = EDU_DMA_LEN;
-	edu->bar[EDU_DMA_CMD / 4] = cmd | EDU_DMA_START;
-	for (int i = 0; i < 5000 && (edu->bar[EDU_DMA_CMD / 4] & EDU_DMA_START); i++)
-		usleep(1000);
-	return edu->bar[EDU_DMA_CMD / 4] & EDU_DMA_START ? -ETIMEDOUT : 0;
 }
 
 /*
