@@ -5,6 +5,7 @@
 #include <linux/vfio.h>
 #include <pwd.h>
 #include <seccomp.h>
+#include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
@@ -197,6 +198,16 @@ static int add_conditional_rules(scmp_filter_ctx ctx)
 	/* abort() and raise() signal the daemon itself, and nothing else. */
 	r = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(tgkill), 1,
 			     SCMP_A0(SCMP_CMP_EQ, (scmp_datum_t)getpid()));
+	if (r < 0)
+		return r;
+
+	/*
+	 * TCGETS, which only reads terminal attributes: libsystemd's line reader
+	 * asks isatty() of /proc/PID/cgroup when it resolves a client's unit
+	 * (found under systemd, where the cgroup file system is mounted).
+	 */
+	r = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(ioctl), 1,
+			     SCMP_A1(SCMP_CMP_MASKED_EQ, ~(scmp_datum_t)0, TCGETS));
 	if (r < 0)
 		return r;
 

@@ -17,6 +17,7 @@
 #include <string.h>
 #include <sys/eventfd.h>
 #include <sys/ioctl.h>
+#include <termios.h>
 #include <sys/mman.h>
 #include <sys/ptrace.h>
 #include <sys/resource.h>
@@ -121,8 +122,12 @@ static void probe_needed(void)
 	fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
 	report("open", fd);
 	if (fd >= 0) {
+		struct termios t;
+
 		api = ioctl(fd, VFIO_GET_API_VERSION);
 		report("ioctl-vfio", api);
+		/* isatty(): TCGETS passes, and /dev/null is no terminal. */
+		report("ioctl-tcgets", ioctl(fd, TCGETS, &t));
 		close(fd);
 	}
 

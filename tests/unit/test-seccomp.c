@@ -37,12 +37,12 @@ static const char *const forbidden[] = {
 static const struct {
 	const char *name, *result;
 } needed[] = {
-    {"socket-unix", "ok"},    {"open", "ok"},
-    {"ioctl-vfio", "ENOTTY"}, {"eventfd", "ok"},
-    {"memfd", "ok"},	      {"memfd-seals", "ok"},
-    {"mmap-rw", "ok"},	      {"prlimit-memlock", "ok"},
-    {"pidfd_open", "ok"},     {"pidfd_send_signal", "ok"},
-    {"getpwnam", "ok"},
+    {"socket-unix", "ok"},	 {"open", "ok"},
+    {"ioctl-vfio", "ENOTTY"},	 {"ioctl-tcgets", "ENOTTY"},
+    {"eventfd", "ok"},		 {"memfd", "ok"},
+    {"memfd-seals", "ok"},	 {"mmap-rw", "ok"},
+    {"prlimit-memlock", "ok"},	 {"pidfd_open", "ok"},
+    {"pidfd_send_signal", "ok"}, {"getpwnam", "ok"},
 };
 
 /* The result the probe recorded for `name` (static buffer), or NULL. */
