@@ -6,7 +6,8 @@
 # /dev/vfio nodes (a claim in container mode, which raises the client's
 # RLIMIT_MEMLOCK with prlimit), CAP_IPC_LOCK (brokered DMA), writing sysfs
 # (MayRebind= moves the e1000e to vfio-pci and back), the journal's audit
-# fields, reload by SIGHUP, and the idle exit with the socket kept by systemd.
+# fields, reload by SIGHUP, the idle exit with the socket kept by systemd, and
+# a claim that survives `systemctl restart` in systemd's fd store.
 # The clients run in systemd's PID namespace, so the pids vfiod sees are theirs.
 . "$SOURCE_DIR/tests/vm/vfiod-lib.sh"
 
@@ -99,6 +100,24 @@ state_is vfiod.socket active || fail "vfiod.socket is $(state vfiod.socket)"
 out=$(as_user 1001 "$VFIOCTL" show "$EDU1") || fail "show after the idle exit: $out"
 state_is vfiod.service active || fail "the next connection did not start vfiod.service"
 [ "$(systemctl show -P NRestarts vfiod.service)" = 0 ] || fail "vfiod.service was restarted"
+
+note "systemctl restart with a claim held: systemd's fd store keeps it"
+(exec nsenter -t "$SD" -p -m -- setpriv --reuid=1001 --regid=1001 --clear-groups \
+	"$PROBE" claim "$EDU3" --dma brokered --hold-across-restart >/tmp/held.out 2>&1) &
+wait_until 30 grep -q '^holding' /tmp/held.out || fail "no holder: $(</tmp/held.out)"
+grep -q '^dma ok' /tmp/held.out || fail "brokered DMA before the restart: $(</tmp/held.out)"
+main_before=$(systemctl show -P MainPID vfiod.service)
+systemctl restart vfiod.service || fail "systemctl restart"
+[ "$(systemctl show -P MainPID vfiod.service)" != "$main_before" ] || fail "vfiod was not restarted"
+journal | grep -q "Claim [0-9]*: restored for uid=1001" || fail "no claim restored from the store"
+pkill -USR1 -f "^$PROBE claim $EDU3"
+dma_twice() { [ "$(grep -c '^dma ok' /tmp/held.out)" -ge 2 ]; }
+wait_until 20 dma_twice || fail "the holder's DMA after the restart: $(</tmp/held.out)"
+out=$(as_user 1002 "$PROBE" claim "$EDU3" 2>&1) && fail "uid 1002 got the held $EDU3: $out"
+grep -q "io.vfiod.Error.Busy" <<<"$out" || fail "expected Busy after the restart: $out"
+pkill -TERM -f "^$PROBE claim $EDU3"
+claimable() { as_user 1002 "$PROBE" claim "$EDU3" >/dev/null 2>&1; }
+wait_until 20 claimable || fail "$EDU3 not claimable once its restored holder exited"
 
 journal >"$VM_ARTIFACTS/journal.txt"
 systemctl stop vfiod.service vfiod.socket || fail "systemctl stop"
