@@ -20,8 +20,13 @@ vm_find_kernel() {
 		echo "$VFIOD_VM_KERNEL"
 		return 0
 	fi
-	k=$(find /boot -maxdepth 1 -name 'vmlinuz-6.*' 2>/dev/null | sort -V | tail -n 1)
-	[ -n "$k" ] || vm_die "no /boot/vmlinuz-6.* found: install the Debian package linux-image-6.12-amd64"
+	# The newest 6.x kernel with VFIO modules: a machine may also hold
+	# kernels without their modules (say, its own).
+	k=
+	for f in $(find /boot -maxdepth 1 -name 'vmlinuz-6.*' 2>/dev/null | sort -V); do
+		[ -d "/lib/modules/${f##*/vmlinuz-}/kernel/drivers/vfio" ] && k=$f
+	done
+	[ -n "$k" ] || vm_die "no /boot/vmlinuz-6.* with VFIO modules found: install the Debian package linux-image-6.12-amd64"
 	[ -r "$k" ] || vm_die "$k is not readable"
 	echo "$k"
 }

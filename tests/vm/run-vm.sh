@@ -93,15 +93,19 @@ rm -rf "$results"
 mkdir -p "$results"
 [ -n "$console" ] || console=$(dirname "$results")/console.log
 mkdir -p "$(dirname "$console")"
-{
-	echo "SOURCE_DIR=$(vm_quote "$src")"
-	echo "BUILD_DIR=$(vm_quote "$build")"
-	echo "VM_MODE=$mode"
-	echo "VM_TESTS='${tests[*]}'"
-	echo "VM_GUEST_DIR=$(vm_quote "$guest_dir")"
-	echo "VM_TEST_TIMEOUT=$test_timeout"
-	echo "VM_DEBUG=${VFIOD_VM_DEBUG:-}"
-} >"$results/vm.conf"
+# write_conf TEST...: the guest's instructions for one boot.
+write_conf() {
+	{
+		echo "SOURCE_DIR=$(vm_quote "$src")"
+		echo "BUILD_DIR=$(vm_quote "$build")"
+		echo "VM_MODE=$mode"
+		echo "VM_TESTS='$*'"
+		echo "VM_GUEST_DIR=$(vm_quote "$guest_dir")"
+		echo "VM_TEST_TIMEOUT=$test_timeout"
+		echo "VM_DEBUG=${VFIOD_VM_DEBUG:-}"
+	} >"$results/vm.conf"
+}
+write_conf "${tests[@]}"
 
 # shellcheck disable=SC2054 # qemu options are comma-separated
 # The fixed device set. Guest addresses and IOMMU groups are in README.md and
@@ -162,16 +166,34 @@ fi
 start=$(date +%s.%N)
 rc=0
 if [ "$mode" = tests ]; then
-	# The guest kernel has crashed at boot under TCG on a loaded host (a
-	# timer self-test, a fault in enqueue_timer), before any test ran: then,
-	# and only then, boot once more, keeping the first console.
+	# Under TCG on a loaded host the guest kernel has crashed (a timer
+	# self-test at boot, a fault in enqueue_timer), which ends every test
+	# that had not run yet. If the guest dies before its end (but not at the
+	# timeout), it boots once more for the tests without a result, the one
+	# that was running included; the first console is kept as CONSOLE.1 and
+	# results/vm.resumed says what happened, so every test reports it.
 	for attempt in 1 2; do
 		rc=0
 		timeout -k 10 "$timeout" "${qemu[@]}" -serial stdio \
 			</dev/null >"$console" 2>&1 || rc=$?
-		[ "$rc" -eq 0 ] && [ ! -f "$results/vm.booted" ] && [ "$attempt" -eq 1 ] || break
-		mv "$console" "$console.boot-failed"
-		echo "vm: the guest kernel did not boot (console: $console.boot-failed); booting again" >&2
+		[ ! -f "$results/vm.done" ] && [ "$attempt" -eq 1 ] &&
+			[ "$rc" -ne 124 ] && [ "$rc" -ne 137 ] || break
+		left=()
+		for t in "${tests[@]}"; do
+			[ -f "$results/$t.status" ] || left+=("$t")
+		done
+		mv "$console" "$console.1"
+		{
+			echo "The first boot of the guest died before its end (qemu status $rc);"
+			echo "the guest booted again for: ${left[*]}"
+			echo "--- last 30 lines of the first console ($console.1):"
+			tail -n 30 "$console.1"
+			echo
+		} >"$results/vm.resumed"
+		echo "vm: the guest died before its end (qemu status $rc, console: $console.1);" \
+			"booting again for ${#left[@]} tests without a result" >&2
+		rm -f "$results/vm.booted"
+		write_conf "${left[@]}"
 	done
 else
 	# Console on the terminal (Ctrl-C ends qemu) and in the log.

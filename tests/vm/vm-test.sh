@@ -10,8 +10,9 @@
 # (field 22 of /proc/PPID/stat), so a new `meson test` always boots a new VM.
 #
 # Output: the test's log. Exit: 0 pass, 77 skip (the guest test exited 77),
-# 1 fail. If the VM did not boot or run to its end, every vm test fails and
-# shows the run log with the tail of the console.
+# 1 fail. A test without a result (the VM did not boot, or died before the
+# test ran even after run-vm.sh booted it again) fails and shows the run log
+# with the tail of the console.
 set -euo pipefail
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -55,6 +56,9 @@ if [ ! -f "$session_file" ] || [ "$(head -n 1 "$session_file")" != "$key" ]; the
 	rm -f "$session_file"
 	echo "vm-test: booting the VM for all vm tests (session $key)" >&2
 	run_rc=0
+	# No result of an earlier session may be taken for one of this session,
+	# even if run-vm.sh stops before it empties the results share.
+	rm -rf "$results"
 	"$here/run-vm.sh" --build "$build" --src "$src" --results "$results" --quiet \
 		>"$run_log" 2>&1 || run_rc=$?
 	printf '%s\n%s\n' "$key" "$run_rc" >"$session_file.tmp"
@@ -66,21 +70,23 @@ flock -u "$lockfd"
 log=$results/$name.log
 status_file=$results/$name.status
 
-if [ "$run_rc" != 0 ]; then
+# A test with a result reports it even when the VM died later; the others
+# fail with the run log, which ends with the tail of the console.
+if [ ! -f "$status_file" ]; then
 	[ ! -f "$log" ] || { echo "--- $name.log"; cat "$log"; }
-	echo "--- the VM run failed (run-vm.sh exit $run_rc); $run_log:"
+	echo "--- $run_log (run-vm.sh exit $run_rc):"
 	cat "$run_log"
-	echo "vm-test: $name: FAIL (the VM did not boot or did not run to its end)"
+	if [ "$run_rc" = 0 ]; then
+		echo "vm-test: $name: FAIL (no result: is it in tests/vm/tests.list?)"
+	else
+		echo "vm-test: $name: FAIL (the VM did not boot or did not run to its end)"
+	fi
 	exit 1
 fi
-if [ ! -f "$status_file" ]; then
-	[ ! -f "$log" ] || cat "$log"
-	echo "--- $run_log:"
-	cat "$run_log"
-	echo "--- last 30 lines of $vmdir/console.log:"
-	tail -n 30 "$vmdir/console.log" || true
-	echo "vm-test: $name: FAIL (no result: is it in tests/vm/tests.list?)"
-	exit 1
+if [ -f "$results/vm.resumed" ]; then
+	echo "--- note: $results/vm.resumed"
+	cat "$results/vm.resumed"
+	echo "---"
 fi
 
 cat "$log" 2>/dev/null || echo "vm-test: $name: no log"
