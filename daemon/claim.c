@@ -18,6 +18,7 @@
 #include "claim-record.h"
 #include "client.h"
 #include "device-vfio.h"
+#include "device.h"
 #include "fd-store.h"
 #include "group.h"
 #include "log.h"
@@ -228,6 +229,29 @@ typedef struct Grant {
 /* "rule NAME (FILE:LINE)" or "polkit: yes", for the audit trail. */
 #define CLAIM_DECISION_MAX 256u
 
+/*
+ * The device as vfiod knows it: the registry, which udev events keep current
+ * (device.h), so a claim reads no sysfs. The kernel has the last word once
+ * the device is open (claim_verify_identity()). A device the registry does
+ * not know is read from sysfs, which tells why: no such device, or one in no
+ * IOMMU group.
+ */
+static int claim_lookup_device(Manager *m, const char *address, PciDeviceInfo *ret)
+{
+	Device *d = device_find(m, address);
+
+	if (!d || d->id.kind != DEVICE_PCI)
+		return sysfs_read_pci_device(m->root_fd, address, ret);
+	*ret = d->id.pci;
+	ret->driver = NULL;
+	if (d->id.pci.driver) {
+		ret->driver = strdup(d->id.pci.driver);
+		if (!ret->driver)
+			return -ENOMEM;
+	}
+	return 0;
+}
+
 static int claim_check_device(Client *client, const char *address, ClaimAuth *auth,
 			      PciDeviceInfo *ret_info, Grant *grant, char *ret_decision,
 			      sd_bus_error *error)
@@ -243,7 +267,7 @@ static int claim_check_device(Client *client, const char *address, ClaimAuth *au
 					 "(lower-case hex, e.g. 0000:00:03.0)",
 					 address);
 
-	r = sysfs_read_pci_device(m->root_fd, address, &info);
+	r = claim_lookup_device(m, address, &info);
 	if (r == -ENODEV)
 		return sd_bus_error_setf(error, VFIOD_ERROR_NO_SUCH_DEVICE,
 					 "There is no PCI device %s.", address);
@@ -330,38 +354,31 @@ out:
 	return r;
 }
 
-/* Decided from the claims and sysfs alone: is the group free and viable? */
-static int claim_check_group(Manager *m, int group, sd_bus_error *error)
+/* Is the group free? Decided from the claims; whether it is viable is the kernel's answer. */
+static int claim_check_group_free(Manager *m, int group, sd_bus_error *error)
 {
-	_cleanup_free_ char *reason = NULL;
-	Claim *holder;
-	int r;
+	Claim *holder = manager_find_group_holder(m, group);
 
-	holder = manager_find_group_holder(m, group);
 	if (holder)
 		return sd_bus_error_setf(error, VFIOD_ERROR_BUSY,
 					 "IOMMU group %d (%s) is held by %s (claim %" PRIu64 ").",
 					 group, holder->devices[0].address, holder->client->label,
 					 holder->id);
-
-	r = iommu_group_check_viable(m->root_fd, group, &reason);
-	if (r == -EBUSY)
-		return sd_bus_error_setf(error, VFIOD_ERROR_GROUP_NOT_VIABLE,
-					 "IOMMU group %d is not viable: %s.", group, reason);
-	if (r < 0)
-		return sd_bus_error_setf(error, VFIOD_ERROR_FAILED,
-					 "Cannot read IOMMU group %d: %s", group, strerror(-r));
 	return 0;
 }
 
-static int claim_attach_group(Claim *c, int group, sd_bus_error *error)
+/*
+ * Why the kernel would not give the claim group `group`: when sysfs shows a
+ * member on a host driver, that is the answer (GroupNotViable); else the
+ * kernel's error r, described by what.
+ */
+static int claim_group_error(Manager *m, int group, int r, const char *what, sd_bus_error *error)
 {
-	int r;
+	_cleanup_free_ char *reason = NULL;
 
-	if (claim_holds_group(c, group))
-		return 0;
-
-	r = c->manager->backend->attach_group(c->context, group);
+	if (iommu_group_check_viable(m->root_fd, group, &reason) == -EBUSY)
+		return sd_bus_error_setf(error, VFIOD_ERROR_GROUP_NOT_VIABLE,
+					 "IOMMU group %d is not viable: %s.", group, reason);
 	if (r == -EBUSY)
 		return sd_bus_error_setf(error, VFIOD_ERROR_BUSY,
 					 "IOMMU group %d is open elsewhere: another VFIO user on "
@@ -373,11 +390,50 @@ static int claim_attach_group(Claim *c, int group, sd_bus_error *error)
 					 "The kernel refuses IOMMU group %d: not every member is "
 					 "bound to vfio-pci or unbound.",
 					 group);
+	return sd_bus_error_setf(error, VFIOD_ERROR_FAILED, "%s: %s", what, strerror(-r));
+}
+
+static int claim_attach_group(Claim *c, int group, sd_bus_error *error)
+{
+	char what[64];
+	int r;
+
+	if (claim_holds_group(c, group))
+		return 0;
+
+	r = c->manager->backend->attach_group(c->context, group);
+	if (r < 0) {
+		snprintf(what, sizeof(what), "Cannot attach IOMMU group %d", group);
+		return claim_group_error(c->manager, group, r, what, error);
+	}
+	c->groups[c->n_groups++] = group;
+	return 0;
+}
+
+/*
+ * The policy decided on the registry's vendor and device ids; the device fd
+ * must be that device (it may have been replaced since). The class is not
+ * compared: PCI quirks may correct it in sysfs but not in config space, and
+ * it follows from the ids.
+ */
+static int claim_verify_identity(const ClaimDevice *d, const PciDeviceInfo *info,
+				 sd_bus_error *error)
+{
+	uint16_t vendor, device;
+	uint32_t class_code;
+	int r;
+
+	r = vfio_pci_read_identity(d->fd, &vendor, &device, &class_code);
 	if (r < 0)
 		return sd_bus_error_setf(error, VFIOD_ERROR_FAILED,
-					 "Cannot attach IOMMU group %d: %s", group, strerror(-r));
-
-	c->groups[c->n_groups++] = group;
+					 "Cannot read the config space of %s: %s", d->address,
+					 strerror(-r));
+	if (vendor != info->vendor_id || device != info->device_id)
+		return sd_bus_error_setf(error, VFIOD_ERROR_NO_SUCH_DEVICE,
+					 "%s is now a %04x:%04x, not the %04x:%04x the policy "
+					 "decided on; it was replaced meanwhile.",
+					 d->address, vendor, device, info->vendor_id,
+					 info->device_id);
 	return 0;
 }
 
@@ -485,16 +541,18 @@ int claim_new_full(Client *client, char **addresses, DmaMode requested_mode, Cla
 	if (r < 0)
 		goto finish;
 	for (size_t i = 0; i < n; i++) {
-		r = claim_check_group(m, infos[i].iommu_group, error);
+		r = claim_check_group_free(m, infos[i].iommu_group, error);
 		if (r < 0)
 			goto finish;
 	}
 
 	r = m->backend->context_new(m->dev_fd, &c->context);
 	if (r < 0) {
-		r = sd_bus_error_setf(error, VFIOD_ERROR_FAILED,
-				      "Cannot create a VFIO context (%s back end): %s",
-				      m->backend->name, strerror(-r));
+		char what[64];
+
+		snprintf(what, sizeof(what), "Cannot create a VFIO context (%s back end)",
+			 m->backend->name);
+		r = claim_group_error(m, infos[0].iommu_group, r, what, error);
 		goto finish;
 	}
 
@@ -526,6 +584,9 @@ int claim_new_full(Client *client, char **addresses, DmaMode requested_mode, Cla
 			    "Cannot open VFIO device %s: %s", d->address, strerror(-r));
 			goto finish;
 		}
+		r = claim_verify_identity(d, infos + i, error);
+		if (r < 0)
+			goto finish;
 		/* Scrubbing relies on the reset; only the opened device can tell. */
 		if (grant.require_reset && !(d->info.flags & VFIO_DEVICE_FLAGS_RESET)) {
 			r = sd_bus_error_setf(error, VFIOD_ERROR_RESET_UNSUPPORTED,

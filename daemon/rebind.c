@@ -286,6 +286,20 @@ static const PolicyRule *may_rebind(Manager *m, Client *client, Device *d)
 	return rule && rule->may_rebind ? rule : NULL;
 }
 
+/*
+ * Whether the client may rebind a member of group at all, from the registry:
+ * when not, there is nothing to plan and the group's sysfs listing is not
+ * needed (a member the registry does not know could not be rebound either).
+ */
+static bool may_rebind_in_group(Manager *m, Client *client, int group)
+{
+	for (size_t i = 0; i < m->n_devices; i++)
+		if (device_iommu_group(m->devices[i]) == group &&
+		    may_rebind(m, client, m->devices[i]))
+			return true;
+	return false;
+}
+
 static bool claims_device(const PciDeviceInfo *infos, size_t n, const char *address)
 {
 	for (size_t i = 0; i < n; i++)
@@ -424,6 +438,8 @@ int rebind_for_claim(Claim *c, Client *client, const PciDeviceInfo *infos, size_
 			    group);
 			goto fail;
 		}
+		if (!may_rebind_in_group(m, client, group))
+			continue; /* nothing to move: the kernel decides whether it is viable */
 		r = group_plan(m, client, group, infos, n, &todo, &refused);
 		if (r < 0) {
 			r = sd_bus_error_setf(error, VFIOD_ERROR_FAILED,

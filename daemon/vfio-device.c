@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <unistd.h>
 
 #include "util.h"
 
@@ -68,6 +69,30 @@ int vfio_device_get_region_info(int device_fd, uint32_t index, struct vfio_regio
 
 	return info_ioctl_grow(device_fd, VFIO_DEVICE_GET_REGION_INFO, &fixed, sizeof(fixed),
 			       (void **)ret, ret_size);
+}
+
+int vfio_pci_read_identity(int device_fd, uint16_t *ret_vendor, uint16_t *ret_device,
+			   uint32_t *ret_class)
+{
+	struct vfio_region_info info = {.argsz = sizeof(info),
+					.index = VFIO_PCI_CONFIG_REGION_INDEX};
+	uint8_t h[12]; /* vendor, device, command, status, revision, class */
+	ssize_t n;
+
+	if (ioctl(device_fd, VFIO_DEVICE_GET_REGION_INFO, &info) < 0)
+		return negative_errno();
+	if (info.size < sizeof(h))
+		return -EIO;
+	n = pread(device_fd, h, sizeof(h), (off_t)info.offset);
+	if (n < 0)
+		return negative_errno();
+	if ((size_t)n != sizeof(h))
+		return -EIO;
+	/* Config space is little-endian. */
+	*ret_vendor = (uint16_t)(h[0] | h[1] << 8);
+	*ret_device = (uint16_t)(h[2] | h[3] << 8);
+	*ret_class = (uint32_t)h[9] | (uint32_t)h[10] << 8 | (uint32_t)h[11] << 16;
+	return 0;
 }
 
 int vfio_device_get_irq_info(int device_fd, unsigned index, struct vfio_irq_info *ret)

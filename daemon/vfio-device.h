@@ -25,6 +25,15 @@ int vfio_device_get_info(int device_fd, struct vfio_device_info *ret);
 int vfio_device_get_info_caps(int device_fd, struct vfio_device_info **ret, size_t *ret_size);
 int vfio_device_get_region_info(int device_fd, uint32_t index, struct vfio_region_info **ret,
 				size_t *ret_size);
+/*
+ * The identity a PCI device reports in its own config space, read through
+ * the device fd: vendor and device ids and the 24-bit class code. What the
+ * kernel hands out is the device this fd is, whatever sysfs said before it
+ * was opened. Returns 0, -EIO for a short read, or a negative errno.
+ */
+int vfio_pci_read_identity(int device_fd, uint16_t *ret_vendor, uint16_t *ret_device,
+			   uint32_t *ret_class);
+
 int vfio_device_get_irq_info(int device_fd, unsigned index, struct vfio_irq_info *ret);
 
 /* Wires fds[0..count-1] as the triggers of vectors 0..count-1 of IRQ `index`. */
