@@ -231,25 +231,22 @@ typedef struct Grant {
 
 /*
  * The device as vfiod knows it: the registry, which udev events keep current
- * (device.h), so a claim reads no sysfs. The kernel has the last word once
- * the device is open (claim_verify_identity()). A device the registry does
- * not know is read from sysfs, which tells why: no such device, or one in no
- * IOMMU group.
+ * (device.h), so the usual claim of a device on vfio-pci reads no sysfs; the
+ * kernel has the last word once the device is open (claim_verify_identity()).
+ * Any other device is read from sysfs: the registry may not have seen a
+ * driver change yet (an administrator binds a device and claims it at once),
+ * and sysfs tells why a device is not claimable (gone, no IOMMU group, on a
+ * host driver) or what MayRebind= would move.
  */
 static int claim_lookup_device(Manager *m, const char *address, PciDeviceInfo *ret)
 {
 	Device *d = device_find(m, address);
 
-	if (!d || d->id.kind != DEVICE_PCI)
+	if (!d || d->id.kind != DEVICE_PCI || !driver_is_vfio_pci(d->id.pci.driver))
 		return sysfs_read_pci_device(m->root_fd, address, ret);
 	*ret = d->id.pci;
-	ret->driver = NULL;
-	if (d->id.pci.driver) {
-		ret->driver = strdup(d->id.pci.driver);
-		if (!ret->driver)
-			return -ENOMEM;
-	}
-	return 0;
+	ret->driver = strdup(d->id.pci.driver);
+	return ret->driver ? 0 : -ENOMEM;
 }
 
 static int claim_check_device(Client *client, const char *address, ClaimAuth *auth,
