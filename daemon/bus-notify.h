@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: MIT */
-/* Signals announcing state changes on every connection; see bus-notify.c. */
+/* Signals announcing state changes, routed by peers' match rules; see bus-notify.c. */
 #pragma once
 
 #include <stdbool.h>

@@ -42,5 +42,15 @@ int bus_introspect(const char *interface, FILE *out);
 /* The interfaces bus_introspect() knows, NULL-terminated. */
 extern const char *const bus_interfaces[];
 
-/* On a peer connection: answers the org.freedesktop.DBus calls busctl makes. */
-int bus_peer_driver_add(sd_bus *bus);
+/*
+ * The names on a peer connection, where vfiod plays the bus: vfiod is
+ * BROKER_PEER_DAEMON_NAME and owns BROKER_BUS_NAME, the peer is BROKER_PEER_CLIENT_NAME.
+ */
+#define BROKER_PEER_DAEMON_NAME ":1.0"
+#define BROKER_PEER_CLIENT_NAME ":1.1"
+
+/*
+ * On a peer connection: answers the org.freedesktop.DBus calls busctl makes,
+ * and keeps the peer's match rules (AddMatch) on c.
+ */
+int bus_peer_driver_add(sd_bus *bus, Client *c);

@@ -4,12 +4,15 @@
  * (busctl) send org.freedesktop.DBus.Hello first and ask for names before
  * introspecting; with no bus daemon on the private socket, vfiod answers those
  * itself: the peer is ":1.1", vfiod is ":1.0" and owns io.vfiod.Broker1.
+ * AddMatch and RemoveMatch keep the peer's match rules, by which bus-notify.c
+ * routes broadcast signals, as a bus daemon would.
  */
 #include "bus-objects.h"
+#include "client.h"
 #include "util.h"
 
-#define DAEMON_UNIQUE_NAME ":1.0"
-#define PEER_UNIQUE_NAME   ":1.1"
+#define DAEMON_UNIQUE_NAME BROKER_PEER_DAEMON_NAME
+#define PEER_UNIQUE_NAME   BROKER_PEER_CLIENT_NAME
 
 static bool name_is_ours(const char *name)
 {
@@ -61,8 +64,10 @@ static int method_name_has_owner(sd_bus_message *msg, void *userdata, sd_bus_err
 					  name_is_ours(name) || streq(name, PEER_UNIQUE_NAME));
 }
 
-/* Every signal reaches the one peer anyway, so match rules need no bookkeeping. */
-static int method_match_noop(sd_bus_message *msg, void *userdata, sd_bus_error *error)
+typedef int (*MatchChange)(BusMatchSet *set, const char *rule, sd_bus_error *error);
+
+static int change_match_rules(sd_bus_message *msg, Client *c, MatchChange change,
+			      sd_bus_error *error)
 {
 	const char *rule;
 	int r;
@@ -70,7 +75,20 @@ static int method_match_noop(sd_bus_message *msg, void *userdata, sd_bus_error *
 	r = sd_bus_message_read(msg, "s", &rule);
 	if (r < 0)
 		return r;
+	r = change(&c->match_rules, rule, error);
+	if (r < 0)
+		return r;
 	return sd_bus_reply_method_return(msg, NULL);
+}
+
+static int method_add_match(sd_bus_message *msg, void *userdata, sd_bus_error *error)
+{
+	return change_match_rules(msg, userdata, bus_match_set_add, error);
+}
+
+static int method_remove_match(sd_bus_message *msg, void *userdata, sd_bus_error *error)
+{
+	return change_match_rules(msg, userdata, bus_match_set_remove, error);
 }
 
 static const sd_bus_vtable peer_driver_vtable[] = {
@@ -81,13 +99,13 @@ static const sd_bus_vtable peer_driver_vtable[] = {
 		  SD_BUS_VTABLE_UNPRIVILEGED),
     SD_BUS_METHOD("GetNameOwner", "s", "s", method_get_name_owner, SD_BUS_VTABLE_UNPRIVILEGED),
     SD_BUS_METHOD("NameHasOwner", "s", "b", method_name_has_owner, SD_BUS_VTABLE_UNPRIVILEGED),
-    SD_BUS_METHOD("AddMatch", "s", NULL, method_match_noop, SD_BUS_VTABLE_UNPRIVILEGED),
-    SD_BUS_METHOD("RemoveMatch", "s", NULL, method_match_noop, SD_BUS_VTABLE_UNPRIVILEGED),
+    SD_BUS_METHOD("AddMatch", "s", NULL, method_add_match, SD_BUS_VTABLE_UNPRIVILEGED),
+    SD_BUS_METHOD("RemoveMatch", "s", NULL, method_remove_match, SD_BUS_VTABLE_UNPRIVILEGED),
     SD_BUS_VTABLE_END,
 };
 
-int bus_peer_driver_add(sd_bus *bus)
+int bus_peer_driver_add(sd_bus *bus, Client *c)
 {
 	return sd_bus_add_object_vtable(bus, NULL, "/org/freedesktop/DBus", "org.freedesktop.DBus",
-					peer_driver_vtable, NULL);
+					peer_driver_vtable, c);
 }

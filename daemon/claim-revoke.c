@@ -27,7 +27,11 @@ static int claim_send_revoked(Claim *c, const char *device, const char *reason)
 				      "Revoked");
 	if (r < 0)
 		return r;
-	/* On the system bus only the holder is told. */
+	/*
+	 * A unicast signal: only the holder is told, whatever its match rules, as
+	 * a bus daemon delivers a signal with a destination. On the system bus the
+	 * destination names it; a peer's own connection reaches only the peer.
+	 */
 	if (holder->bus_name) {
 		r = sd_bus_message_set_destination(msg, holder->bus_name);
 		if (r < 0)

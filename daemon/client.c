@@ -46,6 +46,7 @@ Client *client_free(Client *c)
 	c->track = sd_bus_track_unref(c->track);
 	if (c->transport == CLIENT_PEER)
 		c->bus = sd_bus_flush_close_unref(c->bus);
+	bus_match_set_clear(&c->match_rules);
 	free(c->bus_name);
 	free(c->unit);
 	free(c->cgroup);
@@ -221,7 +222,7 @@ int client_new_peer(Manager *m, int fd, Client **ret)
 				c);
 	if (r < 0)
 		return r;
-	r = manager_add_bus_objects(m, c->bus, true);
+	r = manager_add_bus_objects(m, c->bus, c);
 	if (r < 0)
 		return r;
 	r = sd_bus_attach_event(c->bus, m->event, SD_EVENT_PRIORITY_NORMAL);

@@ -10,6 +10,7 @@
 #include <sys/types.h>
 #include <systemd/sd-bus.h>
 
+#include "bus-match.h"
 #include "list.h"
 #include "manager.h"
 
@@ -30,6 +31,8 @@ struct Client {
 	char *bus_name;	     /* SYSTEM_BUS: unique name */
 	sd_bus_track *track; /* SYSTEM_BUS: tells when the name vanishes */
 	sd_event_source *free_source; /* deferred free after disconnect */
+	/* PEER: the broadcast signals it asked for (AddMatch), as a bus daemon keeps them. */
+	BusMatchSet match_rules;
 
 	uid_t uid;
 	gid_t gid; /* (gid_t) -1 when the transport cannot tell it reliably */

@@ -171,7 +171,7 @@ int manager_load_devices(Manager *m)
 	return 0;
 }
 
-int manager_add_bus_objects(Manager *m, sd_bus *bus, bool peer)
+int manager_add_bus_objects(Manager *m, sd_bus *bus, Client *peer)
 {
 	int r;
 
@@ -190,7 +190,7 @@ int manager_add_bus_objects(Manager *m, sd_bus *bus, bool peer)
 	r = sd_bus_add_object_manager(bus, NULL, BROKER_PATH);
 	if (r < 0)
 		return r;
-	return peer ? bus_peer_driver_add(bus) : 0;
+	return peer ? bus_peer_driver_add(bus, peer) : 0;
 }
 
 static int on_accept_resume(sd_event_source *s, uint64_t usec, void *userdata)
@@ -332,7 +332,7 @@ int manager_connect_system_bus(Manager *m)
 	/* sd_bus_open_system() starts the connection with fd passing already negotiated. */
 	r = sd_bus_open_system(&m->system_bus);
 	if (r >= 0)
-		r = manager_add_bus_objects(m, m->system_bus, false);
+		r = manager_add_bus_objects(m, m->system_bus, NULL);
 	if (r >= 0)
 		r = sd_bus_attach_event(m->system_bus, m->event, SD_EVENT_PRIORITY_NORMAL);
 	if (r >= 0)

@@ -102,8 +102,8 @@ int manager_listen(Manager *m, const char *socket_path);
 /* Connects to the system bus and takes io.vfiod.Broker1; a missing bus is not an error. */
 int manager_connect_system_bus(Manager *m);
 
-/* Registers the API's objects on a connection (system bus or one peer). */
-int manager_add_bus_objects(Manager *m, sd_bus *bus, bool peer);
+/* Registers the API's objects on a connection: the system bus (peer NULL) or one peer's. */
+int manager_add_bus_objects(Manager *m, sd_bus *bus, Client *peer);
 
 /* The claim holding IOMMU group `group`, or NULL. */
 Claim *manager_find_group_holder(Manager *m, int group);

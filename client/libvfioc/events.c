@@ -308,7 +308,37 @@ static int on_name_owner_changed(sd_bus_message *m, void *userdata, sd_bus_error
 	return 0;
 }
 
-static int add_matches(struct vfioc_client *client)
+/*
+ * Peer-to-peer, sd-bus keeps match rules to itself: vfiod, which routes
+ * broadcast signals by the rules of each peer as a bus daemon would, is told
+ * here (on the system bus sd-bus tells dbus-daemon). Revoked needs no rule: it
+ * is sent to the holder alone. A vfiod that predates the routing answers
+ * AddMatch without keeping the rule, or not at all, and sends every signal.
+ */
+static int ask_broker_for_removals(struct vfioc_client *client)
+{
+	_cleanup_(sd_bus_message_unrefp) sd_bus_message *m = NULL;
+	_cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
+	int r;
+
+	r = sd_bus_message_new_method_call(client->bus, &m, NULL, "/org/freedesktop/DBus",
+					   "org.freedesktop.DBus", "AddMatch");
+	if (r >= 0)
+		r = sd_bus_message_append(m, "s",
+					  "type='signal',path='" VFIOC_MANAGER_PATH "',"
+					  "interface='" OBJECT_MANAGER_INTERFACE "',"
+					  "member='InterfacesRemoved'");
+	if (r < 0)
+		return client_errno(client, r, "AddMatch");
+	r = client_call(client, m, &error, NULL);
+	if (r < 0 &&
+	    !sd_bus_error_has_names(&error, SD_BUS_ERROR_UNKNOWN_OBJECT,
+				    SD_BUS_ERROR_UNKNOWN_INTERFACE, SD_BUS_ERROR_UNKNOWN_METHOD))
+		return client_bus_error(client, &error, r, "asking the broker for its signals");
+	return 0;
+}
+
+static int add_local_matches(struct vfioc_client *client)
 {
 	const char *sender = client->broker_unique_name;
 	int r;
@@ -340,6 +370,21 @@ static int add_matches(struct vfioc_client *client)
 	return 0;
 }
 
+static int add_matches(struct vfioc_client *client)
+{
+	int r;
+
+	if (!client->destination) {
+		r = ask_broker_for_removals(client);
+		if (r < 0)
+			return r;
+	}
+	r = add_local_matches(client);
+	if (r < 0)
+		return client_errno(client, r, "adding the match rules for events");
+	return 0;
+}
+
 VFIOC_EXPORT int vfioc_client_set_event_fn(struct vfioc_client *client, vfioc_event_fn fn,
 					   void *userdata)
 {
@@ -352,10 +397,10 @@ VFIOC_EXPORT int vfioc_client_set_event_fn(struct vfioc_client *client, vfioc_ev
 			return client_errorf(client, -ENOTCONN, NULL,
 					     "the connection to the broker is closed");
 		r = add_matches(client);
-		/* On the system bus AddMatch is a call: it may have read signals ahead. */
+		/* AddMatch is a call: it may have read signals ahead. */
 		client_update_wakeup(client);
 		if (r < 0)
-			return client_errno(client, r, "adding the match rules for events");
+			return r;
 		client->matches_added = true;
 	}
 	client->event_fn = fn;

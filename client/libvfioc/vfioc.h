@@ -215,6 +215,9 @@ typedef void (*vfioc_event_fn)(struct vfioc_client *client, const struct vfioc_e
  * Sets the function that receives the events of this client's claims, or
  * NULL to stop them (events already queued are dropped). Set it before
  * claiming: signals that arrive while no function is set are not queued.
+ * The first function set asks for the signals the events come from (match
+ * rules: AddMatch to vfiod on its socket, to the bus daemon on the system
+ * bus); a client that never sets one receives no broadcast signals.
  *
  * Events are only ever delivered from vfioc_client_dispatch(), after it has
  * processed the broker's messages, never from inside another call: a
@@ -233,7 +236,8 @@ typedef void (*vfioc_event_fn)(struct vfioc_client *client, const struct vfioc_e
  * calls vfioc_client_dispatch().
  *
  * Returns 0, -EINVAL (NULL client), -ENOTCONN, -ENOMEM, or the negative
- * errno of adding the match rules (system bus).
+ * errno of adding the match rules (-ENOBUFS: the connection has as many as
+ * vfiod allows).
  */
 int vfioc_client_set_event_fn(struct vfioc_client *client, vfioc_event_fn fn, void *userdata);
 

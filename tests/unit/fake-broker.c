@@ -42,8 +42,17 @@ struct fake_claim {
 struct fake_conn {
 	sd_bus *bus;
 	bool dead;
+	bool wants_removals; /* it called AddMatch for InterfacesRemoved */
 	struct fake_conn *next;
 };
+
+/* How AddMatch is answered: as vfiod does, as a vfiod from before the routing, or not at all. */
+static enum {
+	MATCH_ROUTE,
+	MATCH_IGNORE,
+	MATCH_UNKNOWN
+} match_mode;
+static unsigned n_add_match;
 
 static struct fake_claim *claims;
 static struct fake_conn *conns;
@@ -438,13 +447,13 @@ static struct fake_claim *claim_by_id(uint32_t id, sd_bus_error *error)
 	return NULL;
 }
 
-/* InterfacesRemoved goes to every connection, as vfiod sends it. */
+/* InterfacesRemoved goes to every connection that asked for it, as vfiod routes it. */
 static int emit_removed(const char *path, const char *interface)
 {
 	int r;
 
 	for (struct fake_conn *conn = conns; conn; conn = conn->next) {
-		if (conn->dead)
+		if (conn->dead || (match_mode == MATCH_ROUTE && !conn->wants_removals))
 			continue;
 		r = sd_bus_emit_signal(conn->bus, MANAGER_PATH,
 				       "org.freedesktop.DBus.ObjectManager", "InterfacesRemoved",
@@ -518,6 +527,53 @@ static int method_test_remove_object(sd_bus_message *m, void *userdata, sd_bus_e
 	return sd_bus_reply_method_return(m, NULL);
 }
 
+/* SetMatchMode(s mode): "route", "ignore" or "unknown" (see match_mode). */
+static int method_test_set_match_mode(sd_bus_message *m, void *userdata, sd_bus_error *error)
+{
+	const char *mode;
+	int r;
+
+	r = sd_bus_message_read(m, "s", &mode);
+	if (r < 0)
+		return r;
+	if (streq(mode, "route"))
+		match_mode = MATCH_ROUTE;
+	else if (streq(mode, "ignore"))
+		match_mode = MATCH_IGNORE;
+	else if (streq(mode, "unknown"))
+		match_mode = MATCH_UNKNOWN;
+	else
+		return -EINVAL;
+	return sd_bus_reply_method_return(m, NULL);
+}
+
+/* CountMatches() -> u: the AddMatch calls since the last count. */
+static int method_test_count_matches(sd_bus_message *m, void *userdata, sd_bus_error *error)
+{
+	unsigned n = n_add_match;
+
+	n_add_match = 0;
+	return sd_bus_reply_method_return(m, "u", n);
+}
+
+/* org.freedesktop.DBus.AddMatch on the connection; only InterfacesRemoved is routed. */
+static int method_add_match(sd_bus_message *m, void *userdata, sd_bus_error *error)
+{
+	struct fake_conn *conn = userdata;
+	const char *rule;
+	int r;
+
+	if (match_mode == MATCH_UNKNOWN)
+		return sd_bus_error_setf(error, SD_BUS_ERROR_UNKNOWN_METHOD, "no AddMatch here");
+	r = sd_bus_message_read(m, "s", &rule);
+	if (r < 0)
+		return r;
+	n_add_match++;
+	if (strstr(rule, "member='InterfacesRemoved'"))
+		conn->wants_removals = true;
+	return sd_bus_reply_method_return(m, NULL);
+}
+
 static int property_version(sd_bus *bus, const char *path, const char *interface,
 			    const char *property, sd_bus_message *reply, void *userdata,
 			    sd_bus_error *error)
@@ -540,6 +596,14 @@ static const sd_bus_vtable test_vtable[] = {
     SD_BUS_METHOD("Revoke", "ussu", "", method_test_revoke, SD_BUS_VTABLE_UNPRIVILEGED),
     SD_BUS_METHOD("EndClaim", "u", "", method_test_end_claim, SD_BUS_VTABLE_UNPRIVILEGED),
     SD_BUS_METHOD("RemoveObject", "os", "", method_test_remove_object, SD_BUS_VTABLE_UNPRIVILEGED),
+    SD_BUS_METHOD("SetMatchMode", "s", "", method_test_set_match_mode, SD_BUS_VTABLE_UNPRIVILEGED),
+    SD_BUS_METHOD("CountMatches", "", "u", method_test_count_matches, SD_BUS_VTABLE_UNPRIVILEGED),
+    SD_BUS_VTABLE_END,
+};
+
+static const sd_bus_vtable driver_vtable[] = {
+    SD_BUS_VTABLE_START(0),
+    SD_BUS_METHOD("AddMatch", "s", "", method_add_match, SD_BUS_VTABLE_UNPRIVILEGED),
     SD_BUS_VTABLE_END,
 };
 
@@ -619,6 +683,9 @@ static int on_accept(sd_event_source *s, int listen_fd, uint32_t revents, void *
 	if (r >= 0)
 		r = sd_bus_add_object_vtable(conn->bus, NULL, MANAGER_PATH, "io.vfiod.Test",
 					     test_vtable, NULL);
+	if (r >= 0)
+		r = sd_bus_add_object_vtable(conn->bus, NULL, "/org/freedesktop/DBus",
+					     "org.freedesktop.DBus", driver_vtable, conn);
 	if (r >= 0)
 		r = fake_objects_attach(conn->bus);
 	if (r >= 0)
@@ -775,6 +842,25 @@ int fake_broker_test_call(const struct fake_broker *b, const char *member, const
 		r = sd_bus_call(bus, m, 0, &error, NULL);
 	sd_bus_error_free(&error);
 	return r < 0 ? r : 0;
+}
+
+int fake_broker_count_matches(const struct fake_broker *b)
+{
+	_cleanup_(sd_bus_flush_close_unrefp) sd_bus *bus = NULL;
+	sd_bus_error error = SD_BUS_ERROR_NULL;
+	sd_bus_message *reply = NULL;
+	uint32_t n = 0;
+	int r;
+
+	r = test_connect(b, &bus);
+	if (r >= 0)
+		r = sd_bus_call_method(bus, NULL, MANAGER_PATH, "io.vfiod.Test", "CountMatches",
+				       &error, &reply, "");
+	if (r >= 0)
+		r = sd_bus_message_read(reply, "u", &n);
+	sd_bus_message_unref(reply);
+	sd_bus_error_free(&error);
+	return r < 0 ? r : (int)n;
 }
 
 int fake_broker_wait_for(const struct fake_broker *b, const char *line)

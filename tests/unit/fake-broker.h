@@ -63,10 +63,19 @@ int fake_broker_calls(const struct fake_broker *b, char ***ret);
 
 /* Calls a method of io.vfiod.Test that makes the fake send signals, over a connection of its own:
  *   Revoke(u claim, s device, s reason, u times)  Revoked to the claim's owner, times times
- *   EndClaim(u claim)                   ends the claim ("Ended <id>"), InterfacesRemoved to all
- *   RemoveObject(o path, s interface)   InterfacesRemoved of that object to all
+ *   EndClaim(u claim)                   ends the claim ("Ended <id>"), InterfacesRemoved
+ *   RemoveObject(o path, s interface)   InterfacesRemoved of that object
+ *   SetMatchMode(s mode)                how org.freedesktop.DBus.AddMatch is answered: "route"
+ *                                       (the default, as vfiod: InterfacesRemoved only to the
+ *                                       connections that asked for it), "ignore" (as a vfiod
+ *                                       before the routing: accepted, every connection gets
+ *                                       it), "unknown" (UnknownMethod; every connection gets it)
+ *   CountMatches() -> u                 the AddMatch calls since the last count
  * claim 0 is the newest claim. Returns once the fake has sent them. 0 or -errno. */
 int fake_broker_test_call(const struct fake_broker *b, const char *member, const char *types, ...);
+
+/* CountMatches() over a connection of its own. The count, or -errno. */
+int fake_broker_count_matches(const struct fake_broker *b);
 
 /* Polls the recorded lines until one equals line, for up to 2 s (connection closes are seen
  * asynchronously). Lines fetched meanwhile are dropped. Returns 1 found, 0 not found, -errno. */

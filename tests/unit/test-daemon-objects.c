@@ -2,8 +2,10 @@
 /*
  * The device and IOMMU group objects of the real vfiod binary on a fixture
  * sysfs tree: what GetManagedObjects lists, every identity property, group
- * membership and viability, and that unknown paths are unknown objects.
- * VFIO details and live updates need the kernel: see the VM tests.
+ * membership and viability, and that unknown paths are unknown objects; the
+ * signals a rescan sends, routed to each peer by its match rules as on a bus
+ * (a peer without rules gets none), and AddMatch's refusals and caps.
+ * VFIO details, claims and live updates need the kernel: see the VM tests.
  */
 #include <signal.h>
 #include <stdio.h>
@@ -264,52 +266,202 @@ static void test_unknown_paths(void)
 	expect_unknown("/io/vfiod/Broker1/group/99999999999", GROUP_IFACE, "Members");
 }
 
-/* Signals seen since the match was added, as "Member path [detail]". */
-static char *signals[64];
-static size_t n_signals;
+#define MAX_SEEN 64
+
+/* One peer and the signals it received, as "Member path" (path: arg0 of the ObjectManager's). */
+typedef struct Peer {
+	const char *name;
+	sd_bus *bus;
+	char *seen[MAX_SEEN];
+	size_t n_seen;
+} Peer;
 
 static int on_signal(sd_bus_message *m, void *userdata, sd_bus_error *error)
 {
-	const char *member = sd_bus_message_get_member(m), *path = NULL, *iface = NULL;
+	Peer *p = userdata;
+	const char *member = sd_bus_message_get_member(m), *path = sd_bus_message_get_path(m);
 
-	if (streq(member, "PropertiesChanged"))
-		(void)sd_bus_message_read(m, "s", &iface);
-	else
+	if (streq(member, "InterfacesAdded") || streq(member, "InterfacesRemoved"))
 		(void)sd_bus_message_read(m, "o", &path);
-	if (n_signals < ELEMENTSOF(signals) &&
-	    asprintf(&signals[n_signals], "%s %s", member, path ?: sd_bus_message_get_path(m)) > 0)
-		n_signals++;
+	if (p->n_seen < MAX_SEEN && asprintf(&p->seen[p->n_seen], "%s %s", member, path) > 0)
+		p->n_seen++;
 	return 0;
 }
 
-static bool saw_signal(const char *expected)
+static bool peer_saw(const Peer *p, const char *signal)
 {
-	for (size_t i = 0; i < n_signals; i++)
-		if (streq(signals[i], expected))
+	for (size_t i = 0; i < p->n_seen; i++)
+		if (streq(p->seen[i], signal))
 			return true;
 	return false;
 }
 
-static void wait_for_signal(const char *expected)
+static void peer_open(Peer *p, const char *name, const char *address)
 {
-	for (int i = 0; i < 100 && !saw_signal(expected); i++) {
-		while (sd_bus_process(bus, NULL) > 0)
-			;
-		if (!saw_signal(expected))
-			(void)sd_bus_wait(bus, 20000);
+	*p = (Peer){.name = name, .bus = vfiod_connect(address)};
+	CHECK(p->bus);
+	if (p->bus)
+		CHECK(sd_bus_match_signal(p->bus, NULL, NULL, NULL, NULL, NULL, on_signal, p) >= 0);
+}
+
+static void peer_close(Peer *p)
+{
+	for (size_t i = 0; i < p->n_seen; i++)
+		free(p->seen[i]);
+	p->bus = sd_bus_flush_close_unref(p->bus);
+}
+
+/* Calls AddMatch or RemoveMatch: 0, or the error's name ("?" when it has none). */
+static const char *call_match(Peer *p, const char *method, const char *rule)
+{
+	static char name[128];
+	sd_bus_error e = SD_BUS_ERROR_NULL;
+	int r;
+
+	if (!p->bus)
+		return "?";
+	r = sd_bus_call_method(p->bus, NULL, "/org/freedesktop/DBus", "org.freedesktop.DBus",
+			       method, &e, NULL, "s", rule);
+	snprintf(name, sizeof(name), "%s", r >= 0 ? "" : e.name ?: "?");
+	if (r < 0 && e.message && !*e.message) {
+		fprintf(stderr, "%s: %s has no message\n", method, e.name);
+		test_failures++;
 	}
-	if (!saw_signal(expected)) {
-		fprintf(stderr, "no signal \"%s\"; saw:\n", expected);
-		for (size_t i = 0; i < n_signals; i++)
-			fprintf(stderr, "  %s\n", signals[i]);
+	sd_bus_error_free(&e);
+	return name;
+}
+
+static void add_match(Peer *p, const char *rule)
+{
+	const char *error = call_match(p, "AddMatch", rule);
+
+	if (*error) {
+		fprintf(stderr, "%s: AddMatch(\"%s\"): %s\n", p->name, rule, error);
 		test_failures++;
 	}
 }
 
-/* A rescan (SIGHUP) announces every change udev would have announced. */
-static void test_rescan(pid_t vfiod, const char *root)
+/* Processes what arrived, then makes one call: every signal sent before it has arrived. */
+static void peer_sync(Peer *p)
 {
-	CHECK(sd_bus_match_signal(bus, NULL, NULL, NULL, NULL, NULL, on_signal, NULL) >= 0);
+	if (!p->bus)
+		return;
+	CHECK(vfiod_ping(p->bus) == 0);
+	while (sd_bus_process(p->bus, NULL) > 0)
+		;
+}
+
+static void wait_for(Peer *p, const char *signal)
+{
+	for (int i = 0; i < 250 && p->bus && !peer_saw(p, signal); i++) {
+		while (sd_bus_process(p->bus, NULL) > 0)
+			;
+		if (!peer_saw(p, signal))
+			(void)sd_bus_wait(p->bus, 20000);
+	}
+	if (!peer_saw(p, signal)) {
+		fprintf(stderr, "%s: no signal \"%s\"\n", p->name, signal);
+		test_failures++;
+	}
+}
+
+/* The peer saw exactly these signals, in any order. */
+static void expect_seen(const Peer *p, const char *const *expected)
+{
+	size_t n = 0;
+
+	for (; expected[n]; n++)
+		if (!peer_saw(p, expected[n])) {
+			fprintf(stderr, "%s: no signal \"%s\"\n", p->name, expected[n]);
+			test_failures++;
+		}
+	if (p->n_seen != n) {
+		fprintf(stderr, "%s: %zu signal(s), expected %zu:\n", p->name, p->n_seen, n);
+		for (size_t i = 0; i < p->n_seen; i++)
+			fprintf(stderr, "  %s\n", p->seen[i]);
+		test_failures++;
+	}
+}
+
+static void expect_refused(Peer *p, const char *method, const char *rule, const char *error)
+{
+	const char *got = call_match(p, method, rule);
+
+	if (!streq(got, error)) {
+		fprintf(stderr, "%s(\"%.60s\"): got \"%s\", expected %s\n", method, rule, got,
+			error);
+		test_failures++;
+	}
+}
+
+/* AddMatch and RemoveMatch refuse bad rules and cap their length and number. */
+static void test_match_errors(const char *address)
+{
+	char rule[64], *long_rule;
+	Peer p;
+
+	peer_open(&p, "caps", address);
+	expect_refused(&p, "AddMatch", "type='signal',bogus='1'",
+		       "org.freedesktop.DBus.Error.MatchRuleInvalid");
+	expect_refused(&p, "AddMatch", "member='A',member='B'",
+		       "org.freedesktop.DBus.Error.MatchRuleInvalid");
+	expect_refused(&p, "AddMatch", "eavesdrop='true'",
+		       "org.freedesktop.DBus.Error.MatchRuleInvalid");
+	expect_refused(&p, "AddMatch", "path='/a/'", "org.freedesktop.DBus.Error.MatchRuleInvalid");
+	expect_refused(&p, "RemoveMatch", "member='Never'",
+		       "org.freedesktop.DBus.Error.MatchRuleNotFound");
+
+	long_rule = malloc(1100);
+	if (long_rule) {
+		memset(long_rule, 0, 1100);
+		strcpy(long_rule, "arg0='");
+		memset(long_rule + strlen(long_rule), 'x', 1100 - 8);
+		strcat(long_rule, "'");
+		expect_refused(&p, "AddMatch", long_rule,
+			       "org.freedesktop.DBus.Error.LimitsExceeded");
+		free(long_rule);
+	}
+
+	for (int i = 0; i < 32; i++) {
+		snprintf(rule, sizeof(rule), "type='signal',arg0='%d'", i);
+		add_match(&p, rule);
+	}
+	expect_refused(&p, "AddMatch", "type='signal'",
+		       "org.freedesktop.DBus.Error.LimitsExceeded");
+	/* The same rule, written otherwise: removed, which makes room for one more. */
+	CHECK_STREQ(call_match(&p, "RemoveMatch", "arg0=7,type=signal"), "");
+	expect_refused(&p, "RemoveMatch", "type='signal',arg0='7'",
+		       "org.freedesktop.DBus.Error.MatchRuleNotFound");
+	CHECK_STREQ(call_match(&p, "AddMatch", "type='signal'"), "");
+	peer_close(&p);
+}
+
+/*
+ * A rescan (SIGHUP) announces every change udev would have announced, to
+ * each peer what its match rules ask for: vfiod plays the bus.
+ */
+static void test_rescan(pid_t vfiod, const char *root, const char *address)
+{
+	Peer all = {.name = "all", .bus = bus}, quiet, devices, groups, removed;
+
+	CHECK(sd_bus_match_signal(bus, NULL, NULL, NULL, NULL, NULL, on_signal, &all) >= 0);
+	peer_open(&quiet, "quiet", address);
+	peer_open(&devices, "devices", address);
+	peer_open(&groups, "groups", address);
+	peer_open(&removed, "removed", address);
+	add_match(&all, "type='signal',sender='io.vfiod.Broker1'");
+	add_match(&devices, "type='signal',interface='org.freedesktop.DBus.ObjectManager',"
+			    "member='InterfacesAdded',arg0path='/io/vfiod/Broker1/device/'");
+	add_match(&groups, "member='PropertiesChanged',arg0='io.vfiod.Broker1.IommuGroup',"
+			   "path_namespace='/io/vfiod/Broker1/group'");
+	/* Two rules, one taken back: the other still holds. */
+	add_match(&removed, "member='InterfacesRemoved'");
+	add_match(&removed, "member='InterfacesRemoved',path='/io/vfiod/Broker1'");
+	CHECK_STREQ(call_match(&removed, "RemoveMatch", "member='InterfacesRemoved'"), "");
+	/* A rule for another sender or a unicast is no broadcast's. */
+	add_match(&quiet, "sender='org.example.Other'");
+	add_match(&quiet, "destination=':1.1'");
+
 	/* A new device in a new group, an unbind that makes group 5 viable, an unplug. */
 	CHECK(fixture_add_pci_device(root, "0000:00:0b.0", 0x1234, 0x11e8, 0x1af4, 0x1100, 0x00ff00,
 				     "vfio-pci", 20, -1) == 0);
@@ -317,26 +469,44 @@ static void test_rescan(pid_t vfiod, const char *root)
 	CHECK(fixture_remove_pci_device(root, "0001:1a:1f.7") == 0);
 	CHECK(kill(vfiod, SIGHUP) == 0);
 
-	wait_for_signal("InterfacesAdded /io/vfiod/Broker1/group/20");
-	wait_for_signal("InterfacesAdded /io/vfiod/Broker1/device/pci_0000_00_0b_0");
-	wait_for_signal("PropertiesChanged /io/vfiod/Broker1/device/pci_0000_00_05_1");
-	wait_for_signal("PropertiesChanged /io/vfiod/Broker1/group/5");
-	wait_for_signal("InterfacesRemoved /io/vfiod/Broker1/device/pci_0001_1a_1f_7");
-	wait_for_signal("InterfacesRemoved /io/vfiod/Broker1/group/12");
+	static const char *const everything[] = {
+	    "InterfacesAdded /io/vfiod/Broker1/group/20",
+	    "InterfacesAdded /io/vfiod/Broker1/device/pci_0000_00_0b_0",
+	    "PropertiesChanged /io/vfiod/Broker1/device/pci_0000_00_05_1",
+	    "PropertiesChanged /io/vfiod/Broker1/group/5",
+	    "InterfacesRemoved /io/vfiod/Broker1/device/pci_0001_1a_1f_7",
+	    "InterfacesRemoved /io/vfiod/Broker1/group/12",
+	    NULL,
+	};
+	for (size_t i = 0; everything[i]; i++)
+		wait_for(&all, everything[i]);
+	peer_sync(&quiet);
+	peer_sync(&devices);
+	peer_sync(&groups);
+	peer_sync(&removed);
+	/* Nothing else changed (device 03.0, group 3), so nothing else was announced. */
+	expect_seen(&all, everything);
+	expect_seen(&quiet, (const char *[]){NULL});
+	expect_seen(
+	    &devices,
+	    (const char *[]){"InterfacesAdded /io/vfiod/Broker1/device/pci_0000_00_0b_0", NULL});
+	expect_seen(&groups, (const char *[]){"PropertiesChanged /io/vfiod/Broker1/group/5", NULL});
+	expect_seen(&removed,
+		    (const char *[]){"InterfacesRemoved /io/vfiod/Broker1/device/pci_0001_1a_1f_7",
+				     "InterfacesRemoved /io/vfiod/Broker1/group/12", NULL});
 
 	check_string("/io/vfiod/Broker1/device/pci_0000_00_05_1", DEVICE_IFACE, "Driver", "");
 	CHECK(get_trivial("/io/vfiod/Broker1/group/5", GROUP_IFACE, "Viable", 'b') == 1);
 	expect_unknown("/io/vfiod/Broker1/device/pci_0001_1a_1f_7", DEVICE_IFACE, "Name");
 	check_string("/io/vfiod/Broker1/device/pci_0000_00_0b_0", DEVICE_IFACE, "Name",
 		     "0000:00:0b.0");
-	/* Nothing else changed, so nothing else was announced. */
-	for (size_t i = 0; i < n_signals; i++)
-		if (strstr(signals[i], "pci_0000_00_03_0") || strstr(signals[i], "group/3")) {
-			fprintf(stderr, "unexpected signal: %s\n", signals[i]);
-			test_failures++;
-		}
-	for (size_t i = 0; i < n_signals; i++)
-		free(signals[i]);
+
+	all.bus = NULL; /* borrowed */
+	peer_close(&all);
+	peer_close(&quiet);
+	peer_close(&devices);
+	peer_close(&groups);
+	peer_close(&removed);
 }
 
 int main(void)
@@ -372,7 +542,8 @@ int main(void)
 		test_holder_is_empty();
 		test_groups();
 		test_unknown_paths();
-		test_rescan(vfiod, root);
+		test_match_errors(paths.address);
+		test_rescan(vfiod, root, paths.address);
 	}
 	bus = sd_bus_flush_close_unref(bus);
 	CHECK(vfiod_stop(vfiod) == 0);

@@ -261,6 +261,52 @@ static void test_reentrancy(void)
 	drop_calls();
 }
 
+/*
+ * The broker routes InterfacesRemoved by match rules: libvfioc asks for it
+ * once an event function is set, and never without one. A broker that
+ * ignores AddMatch or lacks it (it sends every signal) is fine too.
+ */
+static void test_match_rules(void)
+{
+	static const char *const modes[] = {"route", "ignore", "unknown"};
+	struct vfioc_client *c = NULL;
+	struct vfioc_claim *claim;
+
+	CHECK(fake_broker_count_matches(&broker) >= 0);
+	CHECK(vfioc_connect(broker.address, &c) == 0);
+	claim = c ? claim_one(c, "0000:00:15.0") : NULL;
+	CHECK(fake_broker_count_matches(&broker) == 0);
+	if (claim)
+		CHECK(vfioc_claim_release(claim) == 0);
+	if (c) {
+		CHECK(vfioc_client_set_event_fn(c, record, &seen) == 0);
+		CHECK(vfioc_client_set_event_fn(c, NULL, NULL) == 0);
+		CHECK(vfioc_client_set_event_fn(c, record, &seen) == 0);
+		/* Once per client, however often the function changes. */
+		CHECK(fake_broker_count_matches(&broker) == 1);
+	}
+	vfioc_client_free(c);
+
+	for (size_t i = 0; i < ELEMENTSOF(modes); i++) {
+		CHECK(fake_broker_test_call(&broker, "SetMatchMode", "s", modes[i]) == 0);
+		c = connect_with_events();
+		claim = c ? claim_one(c, "0000:00:16.0") : NULL;
+		if (!claim)
+			continue;
+		reset_seen();
+		CHECK(fake_broker_test_call(&broker, "RemoveObject", "os",
+					    DEVICE_PATH("0000_00_16_0"), DEVICE_IFACE) == 0);
+		dispatch_all(c);
+		if (n_seen != 1 || seen[0].type != VFIOC_EVENT_DEVICE_GONE)
+			fprintf(stderr, "AddMatch answered as '%s': no DEVICE_GONE\n", modes[i]);
+		CHECK(n_seen == 1 && seen[0].type == VFIOC_EVENT_DEVICE_GONE);
+		CHECK(vfioc_claim_release(claim) == 0);
+		vfioc_client_free(c);
+	}
+	CHECK(fake_broker_test_call(&broker, "SetMatchMode", "s", "route") == 0);
+	drop_calls();
+}
+
 /* No function, no events: clearing it drops what waited. */
 static void test_unset(void)
 {
@@ -361,6 +407,7 @@ int main(void)
 	test_revoked();
 	test_claim_ended();
 	test_device_gone();
+	test_match_rules();
 	test_reentrancy();
 	test_unset();
 	test_flood();

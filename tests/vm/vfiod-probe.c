@@ -18,6 +18,7 @@
  *   vfiod-probe [--address ADDR] cycle DEVICE COUNT
  *   vfiod-probe [--address ADDR] watch SECONDS
  *       prints "MEMBER PATH [PROPERTY...]" for every signal under /io/vfiod/Broker1
+ *       (on the socket, after asking vfiod for them with AddMatch, as on a bus)
  *
  * A refused call prints "error: NAME: MESSAGE" and exits 3; other failures exit 1.
  */
@@ -743,6 +744,15 @@ static int cmd_watch(sd_bus *bus, int argc, char **argv)
 	r = sd_bus_match_signal(bus, NULL, destination, NULL, NULL, NULL, on_any_signal, NULL);
 	if (r < 0)
 		return die("match", r);
+	/* On the socket vfiod plays the bus and sends only what was asked for; on the system
+	 * bus sd-bus has asked dbus-daemon already. */
+	if (!destination) {
+		r = sd_bus_call_method(bus, NULL, "/org/freedesktop/DBus", "org.freedesktop.DBus",
+				       "AddMatch", NULL, NULL, "s",
+				       "type='signal',path_namespace='" BROKER_PATH "'");
+		if (r < 0)
+			return die("AddMatch", r);
+	}
 	printf("watching\n");
 	fflush(stdout);
 	now = now_usec();
