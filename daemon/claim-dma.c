@@ -184,8 +184,8 @@ int claim_map_dma(Claim *c, const ClaimDmaMap *maps, size_t n, sd_bus_error *err
 			total += maps[i].size;
 			continue;
 		}
-		while (i-- > 0)
-			map_uncommit(c, maps + i);
+		for (size_t j = 0; j < i; j++)
+			map_uncommit(c, maps + j);
 		drop_reservations(c, maps, n);
 		return sd_bus_error_setf(error, VFIOD_ERROR_FAILED,
 					 "%sThe kernel refused to map IOVA 0x%" PRIx64 ": %s",
