@@ -133,7 +133,7 @@ static int read_range(sd_bus_message *msg, const char *type, void *entry)
 
 /*
  * Reads the one entry of MapDma/UnmapDma (signature `type`) or the array of
- * them of MapDmaBatch/UnmapDmaBatch, into entries (CLAIM_DMA_BATCH_MAX + 1
+ * them of MapDmaBatch/UnmapDmaBatch, into entries (DMA_BATCH_MAX + 1
  * of entry_size bytes). Stops one entry over the cap, which claim_*_dma()
  * refuse: the daemon never holds more.
  */
@@ -151,7 +151,7 @@ static int read_entries(sd_bus_message *msg, const char *type,
 	}
 	snprintf(element, sizeof(element), "(%s)", type);
 	r = sd_bus_message_enter_container(msg, 'a', element);
-	while (r >= 0 && n <= CLAIM_DMA_BATCH_MAX) {
+	while (r >= 0 && n <= DMA_BATCH_MAX) {
 		r = read_one(msg, element, (uint8_t *)entries + n * entry_size);
 		if (r > 0)
 			n++;
@@ -168,7 +168,7 @@ static int read_entries(sd_bus_message *msg, const char *type,
 static int method_map_dma(sd_bus_message *msg, void *userdata, sd_bus_error *error)
 {
 	Claim *c = userdata;
-	ClaimDmaMap maps[CLAIM_DMA_BATCH_MAX + 1];
+	ClaimDmaMap maps[DMA_BATCH_MAX + 1];
 	size_t n;
 	int r;
 
@@ -188,7 +188,7 @@ static int method_map_dma(sd_bus_message *msg, void *userdata, sd_bus_error *err
 static int method_unmap_dma(sd_bus_message *msg, void *userdata, sd_bus_error *error)
 {
 	Claim *c = userdata;
-	ClaimDmaRange ranges[CLAIM_DMA_BATCH_MAX + 1];
+	ClaimDmaRange ranges[DMA_BATCH_MAX + 1];
 	size_t n;
 	int r;
 

@@ -8,6 +8,7 @@
  * before are unmapped again and the reservations dropped.
  */
 #include <inttypes.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 
@@ -36,13 +37,24 @@ static bool map_writes(const ClaimDmaMap *m)
 	return !m->flags || (m->flags & 2);
 }
 
-/* "entry 3: " for a failing entry of a batch of several, "" otherwise. */
-static const char *entry_prefix(char buf[static 32], size_t n, size_t i)
+/* Sets error `name`, its message starting with the entry's index when the batch has several. */
+static int batch_refuse(sd_bus_error *error, const char *name, size_t n, size_t i,
+			const char *format, ...) _printf_(5, 6);
+static int batch_refuse(sd_bus_error *error, const char *name, size_t n, size_t i,
+			const char *format, ...)
 {
-	if (n < 2)
-		return "";
-	snprintf(buf, 32, "entry %zu: ", i);
-	return buf;
+	_cleanup_free_ char *message = NULL;
+	char prefix[32];
+	va_list ap;
+	int r;
+
+	va_start(ap, format);
+	r = vasprintf(&message, format, ap);
+	va_end(ap);
+	if (r < 0)
+		return -ENOMEM;
+	return sd_bus_error_setf(error, name, "%s%s", dma_batch_entry_prefix(prefix, n, i),
+				 message);
 }
 
 static int batch_size_check(Claim *c, size_t n, sd_bus_error *error)
@@ -55,9 +67,9 @@ static int batch_size_check(Claim *c, size_t n, sd_bus_error *error)
 	if (n == 0)
 		return sd_bus_error_setf(error, VFIOD_ERROR_INVALID_ARGUMENT,
 					 "The batch has no entries.");
-	if (n > CLAIM_DMA_BATCH_MAX)
+	if (n > DMA_BATCH_MAX)
 		return sd_bus_error_setf(error, VFIOD_ERROR_LIMIT_EXCEEDED,
-					 "At most %u entries per batch.", CLAIM_DMA_BATCH_MAX);
+					 "At most %u entries per batch.", DMA_BATCH_MAX);
 	return 0;
 }
 
@@ -99,7 +111,6 @@ static void drop_reservations(Claim *c, const ClaimDmaMap *maps, size_t n)
 static int map_reserve(Claim *c, const ClaimDmaMap *maps, size_t n, sd_bus_error *error)
 {
 	uint64_t others;
-	char prefix[32];
 	int r;
 
 	/* The quota spans all of the client's claims. */
@@ -118,10 +129,9 @@ static int map_reserve(Claim *c, const ClaimDmaMap *maps, size_t n, sd_bus_error
 			continue;
 		}
 		drop_reservations(c, maps, i);
-		log_notice("Claim %" PRIu64 ": refused MapDma from %s: %s%s", c->id,
-			   c->client->label, entry_prefix(prefix, n, i), reason ?: strerror(-r));
-		return sd_bus_error_setf(error, dma_error_name(r), "%s%s",
-					 entry_prefix(prefix, n, i), reason ?: strerror(-r));
+		log_notice("Claim %" PRIu64 ": refused MapDma from %s: entry %zu of %zu: %s", c->id,
+			   c->client->label, i, n, reason ?: strerror(-r));
+		return batch_refuse(error, dma_error_name(r), n, i, "%s", reason ?: strerror(-r));
 	}
 	return 0;
 }
@@ -169,7 +179,6 @@ static void map_uncommit(Claim *c, const ClaimDmaMap *m)
 int claim_map_dma(Claim *c, const ClaimDmaMap *maps, size_t n, sd_bus_error *error)
 {
 	uint64_t total = 0;
-	char prefix[32];
 	int r;
 
 	r = batch_size_check(c, n, error);
@@ -187,9 +196,9 @@ int claim_map_dma(Claim *c, const ClaimDmaMap *maps, size_t n, sd_bus_error *err
 		for (size_t j = 0; j < i; j++)
 			map_uncommit(c, maps + j);
 		drop_reservations(c, maps, n);
-		return sd_bus_error_setf(error, VFIOD_ERROR_FAILED,
-					 "%sThe kernel refused to map IOVA 0x%" PRIx64 ": %s",
-					 entry_prefix(prefix, n, i), maps[i].iova, strerror(-r));
+		return batch_refuse(error, VFIOD_ERROR_FAILED, n, i,
+				    "The kernel refused to map IOVA 0x%" PRIx64 ": %s",
+				    maps[i].iova, strerror(-r));
 	}
 	c->client->dma_mapped += total;
 	claim_store_update(c);
@@ -199,24 +208,20 @@ int claim_map_dma(Claim *c, const ClaimDmaMap *maps, size_t n, sd_bus_error *err
 int claim_unmap_dma(Claim *c, const ClaimDmaRange *ranges, size_t n, sd_bus_error *error)
 {
 	uint64_t total = 0;
-	char prefix[32];
 	int r;
 
 	r = batch_size_check(c, n, error);
 	if (r < 0)
 		return r;
 	for (size_t i = 0; i < n; i++) {
-		bool twice = false;
+		bool twice = DMA_BATCH_REPEATS(ranges, i);
 
-		for (size_t j = 0; j < i; j++)
-			twice = twice || (ranges[j].iova == ranges[i].iova &&
-					  ranges[j].size == ranges[i].size);
 		if (twice || !dma_space_find(&c->dma, ranges[i].iova, ranges[i].size))
-			return sd_bus_error_setf(
-			    error, VFIOD_ERROR_BAD_IOVA,
-			    "%sNo mapping starts at IOVA 0x%" PRIx64 " with size 0x%" PRIx64 "%s.",
-			    entry_prefix(prefix, n, i), ranges[i].iova, ranges[i].size,
-			    twice ? " that an earlier entry does not remove" : "");
+			return batch_refuse(error, VFIOD_ERROR_BAD_IOVA, n, i,
+					    "No mapping starts at IOVA 0x%" PRIx64
+					    " with size 0x%" PRIx64 "%s.",
+					    ranges[i].iova, ranges[i].size,
+					    twice ? " that an earlier entry does not remove" : "");
 	}
 	for (size_t i = 0; i < n; i++) {
 		DmaMapping m;

@@ -13,6 +13,7 @@
 #include <systemd/sd-bus.h>
 #include <systemd/sd-event.h>
 
+#include "dma-batch.h"
 #include "dma-view.h"
 #include "dma.h"
 #include "list.h"
@@ -130,9 +131,6 @@ bool claim_holds_group(const Claim *c, int group);
 /* See SetIrqs() in io.vfiod.Broker1(5). On success *ret_fds (count entries) is the caller's. */
 int claim_set_irqs(Claim *c, const char *address, unsigned index, unsigned count, int **ret_fds,
 		   sd_bus_error *error);
-
-/* Entries per MapDmaBatch/UnmapDmaBatch call (far below SCM_MAX_FD for the memfds). */
-#define CLAIM_DMA_BATCH_MAX 64u
 
 /* One mapping of MapDma() / MapDmaBatch(); memfd is borrowed. */
 typedef struct ClaimDmaMap {

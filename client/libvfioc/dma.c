@@ -14,7 +14,10 @@
 #include <sys/stat.h>
 #include <linux/vfio.h>
 
+#include "dma-batch.h"
 #include "vfioc-private.h"
+
+_Static_assert(VFIOC_DMA_BATCH_MAX == DMA_BATCH_MAX, "the broker's batch cap");
 
 /* Both ends inclusive; callers make sure a + size - 1 does not overflow. */
 static bool overlaps(uint64_t a, uint64_t a_size, uint64_t b, uint64_t b_size)
@@ -362,11 +365,8 @@ VFIOC_EXPORT int vfioc_dma_unmap_batch(struct vfioc_claim *claim,
 	if (r < 0)
 		return r;
 	for (size_t i = 0; i < n; i++) {
-		bool twice = false;
+		bool twice = DMA_BATCH_REPEATS(ranges, i);
 
-		for (size_t j = 0; j < i; j++)
-			twice = twice || (ranges[j].iova == ranges[i].iova &&
-					  ranges[j].size == ranges[i].size);
 		if (twice || find_mapping(claim, ranges[i].iova, ranges[i].size) < 0)
 			return batch_failed(
 			    claim, n, i,

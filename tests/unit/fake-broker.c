@@ -15,6 +15,7 @@
 #include <systemd/sd-bus.h>
 #include <systemd/sd-event.h>
 
+#include "dma-batch.h"
 #include "fake-broker.h"
 #include "pci-address.h"
 #include "util.h"
@@ -315,8 +316,6 @@ static bool in_one_range(uint64_t iova, uint64_t last)
 	return false;
 }
 
-#define MAX_BATCH 64
-
 struct fake_map_args {
 	int fd;
 	uint64_t offset, size, iova;
@@ -325,7 +324,7 @@ struct fake_map_args {
 
 /*
  * Reads the one entry of MapDma/UnmapDma or the array of a batch call, at
- * most MAX_BATCH + 1 entries: with_fd "htttu" entries, else "tt" ones.
+ * most DMA_BATCH_MAX + 1 entries: with_fd "htttu" entries, else "tt" ones.
  */
 static int read_entries(sd_bus_message *m, bool with_fd, struct fake_map_args *e, size_t *ret_n)
 {
@@ -336,7 +335,7 @@ static int read_entries(sd_bus_message *m, bool with_fd, struct fake_map_args *e
 
 	if (batch)
 		r = sd_bus_message_enter_container(m, 'a', type);
-	while (r >= 0 && n <= MAX_BATCH) {
+	while (r >= 0 && n <= DMA_BATCH_MAX) {
 		struct fake_map_args *x = e + n;
 		r = with_fd ? sd_bus_message_read(m, type, &x->fd, &x->offset, &x->size, &x->iova,
 						  &x->flags)
@@ -356,9 +355,9 @@ static int batch_refusal(size_t n, sd_bus_error *error)
 	if (n == 0)
 		return sd_bus_error_setf(error, "io.vfiod.Error.InvalidArgument",
 					 "The batch has no entries.");
-	if (n > MAX_BATCH)
+	if (n > DMA_BATCH_MAX)
 		return sd_bus_error_setf(error, "io.vfiod.Error.LimitExceeded",
-					 "At most %d entries per batch.", MAX_BATCH);
+					 "At most %u entries per batch.", DMA_BATCH_MAX);
 	return 0;
 }
 
@@ -417,21 +416,12 @@ static int map_check(struct fake_claim *c, const struct fake_map_args *e, const 
 	return 0;
 }
 
-/* "entry 3: " before the message of a refused entry of a batch of several. */
-static const char *entry_prefix(char buf[static 32], size_t n, size_t i)
-{
-	if (n < 2)
-		return "";
-	snprintf(buf, 32, "entry %zu: ", i);
-	return buf;
-}
-
 /* MapDma and MapDmaBatch: all entries or none; a batch of several names the refused entry. */
 static int method_map_dma(sd_bus_message *m, void *userdata, sd_bus_error *error)
 {
 	struct fake_claim *c = userdata;
 	const char *member = sd_bus_message_get_member(m);
-	struct fake_map_args e[MAX_BATCH + 1];
+	struct fake_map_args e[DMA_BATCH_MAX + 1];
 	size_t n, first = c->n_maps;
 	uint64_t mapped = c->mapped;
 	int r;
@@ -477,8 +467,8 @@ static int method_map_dma(sd_bus_message *m, void *userdata, sd_bus_error *error
 			c->mapped = mapped;
 			if (!message)
 				return r;
-			return sd_bus_error_setf(error, name, "%s%s", entry_prefix(prefix, n, i),
-						 message);
+			return sd_bus_error_setf(error, name, "%s%s",
+						 dma_batch_entry_prefix(prefix, n, i), message);
 		}
 		c->maps[c->n_maps++] =
 		    (struct fake_map){.iova = e[i].iova, .size = e[i].size, .fd = copy};
@@ -500,7 +490,7 @@ static int method_unmap_dma(sd_bus_message *m, void *userdata, sd_bus_error *err
 {
 	struct fake_claim *c = userdata;
 	const char *member = sd_bus_message_get_member(m);
-	struct fake_map_args e[MAX_BATCH + 1];
+	struct fake_map_args e[DMA_BATCH_MAX + 1];
 	size_t n;
 	int r;
 
@@ -519,15 +509,12 @@ static int method_unmap_dma(sd_bus_message *m, void *userdata, sd_bus_error *err
 			return r;
 	}
 	for (size_t i = 0; i < n; i++) {
-		bool twice = false;
 		char prefix[32];
 
-		for (size_t j = 0; j < i; j++)
-			twice = twice || (e[j].iova == e[i].iova && e[j].size == e[i].size);
-		if (twice || find_map(c, e[i].iova, e[i].size) < 0)
+		if (DMA_BATCH_REPEATS(e, i) || find_map(c, e[i].iova, e[i].size) < 0)
 			return sd_bus_error_setf(error, "io.vfiod.Error.BadIova",
 						 "%sno mapping at 0x%" PRIx64,
-						 entry_prefix(prefix, n, i), e[i].iova);
+						 dma_batch_entry_prefix(prefix, n, i), e[i].iova);
 	}
 	for (size_t i = 0; i < n; i++) {
 		ssize_t k = find_map(c, e[i].iova, e[i].size);
