@@ -196,24 +196,41 @@ static void claim_close(Claim *c)
 	c->device_fd = c->container_fd = -1;
 }
 
-static int call_claim(sd_bus *bus, Claim *c, const char *method, sd_bus_error *e,
-		      sd_bus_message **reply, const char *types, ...)
+static sd_bus_message *claim_method(sd_bus *bus, Claim *c, const char *method)
 {
 	sd_bus_message *m = NULL;
-	va_list ap;
 	int r;
 
 	r = sd_bus_message_new_method_call(bus, &m, destination, c->path, CLAIM_IFACE, method);
-	if (r >= 0 && types) {
+	if (r < 0)
+		die(method, r);
+	return m;
+}
+
+/* Sends m (taken) and waits for the reply. */
+static int claim_send(sd_bus *bus, sd_bus_message *m, sd_bus_error *e, sd_bus_message **reply)
+{
+	int r = sd_bus_call(bus, m, 0, e, reply);
+
+	sd_bus_message_unref(m);
+	return r;
+}
+
+static int call_claim(sd_bus *bus, Claim *c, const char *method, sd_bus_error *e,
+		      sd_bus_message **reply, const char *types, ...)
+{
+	sd_bus_message *m = claim_method(bus, c, method);
+	va_list ap;
+	int r;
+
+	if (types) {
 		va_start(ap, types);
 		r = sd_bus_message_appendv(m, types, ap);
 		va_end(ap);
+		if (r < 0)
+			die(method, r);
 	}
-	if (r < 0)
-		die(method, r);
-	r = sd_bus_call(bus, m, 0, e, reply);
-	sd_bus_message_unref(m);
-	return r;
+	return claim_send(bus, m, e, reply);
 }
 
 static int release(sd_bus *bus, Claim *c)
@@ -684,12 +701,10 @@ static int call_batch(sd_bus *bus, Claim *c, bool unmap, const BatchEntry *b, si
 {
 	const char *method = unmap ? "UnmapDmaBatch" : "MapDmaBatch";
 	const char *type = unmap ? "(tt)" : "(htttu)";
-	sd_bus_message *m = NULL;
+	sd_bus_message *m = claim_method(bus, c, method);
 	int r;
 
-	r = sd_bus_message_new_method_call(bus, &m, destination, c->path, CLAIM_IFACE, method);
-	if (r >= 0)
-		r = sd_bus_message_open_container(m, 'a', type);
+	r = sd_bus_message_open_container(m, 'a', type);
 	for (size_t i = 0; r >= 0 && i < n; i++)
 		r = unmap ? sd_bus_message_append(m, type, b[i].iova, b[i].size)
 			  : sd_bus_message_append(m, type, b[i].fd, (uint64_t)0, b[i].size,
@@ -698,9 +713,7 @@ static int call_batch(sd_bus *bus, Claim *c, bool unmap, const BatchEntry *b, si
 		r = sd_bus_message_close_container(m);
 	if (r < 0)
 		die(method, r);
-	r = sd_bus_call(bus, m, 0, e, NULL);
-	sd_bus_message_unref(m);
-	return r;
+	return claim_send(bus, m, e, NULL);
 }
 
 static uint64_t dma_mapped(sd_bus *bus, Claim *c)
@@ -745,27 +758,42 @@ static int expect_batch(sd_bus *bus, Claim *c, const char *what, bool unmap, con
 #define BATCH_IOVA 0x400000
 #define OUT_IOVA   0x200000
 
+/*
+ * A brokered claim of device with edu's out page mapped at OUT_IOVA, and n
+ * sealed pages at BATCH_IOVA onwards, filled with fill, fill + 1, ...
+ * Returns 0, or non-zero when the claim or the mapping failed.
+ */
+static int batch_setup(sd_bus *bus, char *device, Claim *c, Edu *edu, BatchEntry *pages, int n,
+		       char fill)
+{
+	int out_fd, r;
+
+	r = claim(bus, &device, 1, "brokered", c);
+	if (r)
+		return r;
+	edu_open(c, edu);
+	edu->out = filled_page(&out_fd, 0);
+	for (int i = 0; i < n; i++) {
+		pages[i] = (BatchEntry){.iova = BATCH_IOVA + i * PAGE, .size = PAGE};
+		filled_page(&pages[i].fd, (uint8_t)(fill + i));
+	}
+	return map_page(bus, c, out_fd, OUT_IOVA, 0);
+}
+
 /* Brokered batches on the wire: mapped as a whole, refused as a whole, unmapped as a whole. */
 static int cmd_map_batch(sd_bus *bus, int argc, char **argv)
 {
 	BatchEntry pages[4], b[CLAIM_BATCH_MAX + 1];
-	int out_fd, unsealed, big, failures = 0;
+	int unsealed, big, failures = 0;
 	Edu edu;
 	Claim c;
 	int r;
 
 	if (argc != 1)
 		return 2;
-	r = claim(bus, argv, 1, "brokered", &c);
+	r = batch_setup(bus, argv[0], &c, &edu, pages, 4, 'A');
 	if (r)
 		return r;
-	edu_open(&c, &edu);
-	edu.out = filled_page(&out_fd, 0);
-	failures += map_page(bus, &c, out_fd, OUT_IOVA, 0);
-	for (int i = 0; i < 4; i++) {
-		pages[i] = (BatchEntry){.iova = BATCH_IOVA + i * PAGE, .size = PAGE};
-		filled_page(&pages[i].fd, (uint8_t)('A' + i));
-	}
 
 	failures +=
 	    expect_batch(bus, &c, "a batch of four pages", false, NULL, NULL, pages, 4, 4 * PAGE);
@@ -840,23 +868,16 @@ static int cmd_map_batch(sd_bus *bus, int argc, char **argv)
 static int cmd_map_batch_rollback(sd_bus *bus, int argc, char **argv)
 {
 	BatchEntry pages[5];
-	int out_fd, failures = 0;
+	int failures = 0;
 	Edu edu;
 	Claim c;
 	int r;
 
 	if (argc != 1)
 		return 2;
-	r = claim(bus, argv, 1, "brokered", &c);
+	r = batch_setup(bus, argv[0], &c, &edu, pages, 5, 'a');
 	if (r)
 		return r;
-	edu_open(&c, &edu);
-	edu.out = filled_page(&out_fd, 0);
-	failures += map_page(bus, &c, out_fd, OUT_IOVA, 0);
-	for (int i = 0; i < 5; i++) {
-		pages[i] = (BatchEntry){.iova = BATCH_IOVA + i * PAGE, .size = PAGE};
-		filled_page(&pages[i].fd, (uint8_t)('a' + i));
-	}
 	failures += expect_batch(bus, &c, "the kernel refuses entry 3", false,
 				 "io.vfiod.Error.Failed", "entry 3: ", pages, 5, 0);
 	/* Had entries 0-2 stayed in the container, it would refuse these. */
