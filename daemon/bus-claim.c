@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /* io.vfiod.Broker1.Claim on /io/vfiod/Broker1/claim/<id>. */
 #include <inttypes.h>
+#include <stdio.h>
 #include <stdlib.h>
 
 #include "bus-error.h"
@@ -118,38 +119,86 @@ static int method_set_irqs(sd_bus_message *msg, void *userdata, sd_bus_error *er
 	return sd_bus_send(NULL, reply, NULL);
 }
 
+static int read_map(sd_bus_message *msg, const char *type, void *entry)
+{
+	ClaimDmaMap *m = entry;
+	return sd_bus_message_read(msg, type, &m->memfd, &m->offset, &m->size, &m->iova, &m->flags);
+}
+
+static int read_range(sd_bus_message *msg, const char *type, void *entry)
+{
+	ClaimDmaRange *range = entry;
+	return sd_bus_message_read(msg, type, &range->iova, &range->size);
+}
+
+/*
+ * Reads the one entry of MapDma/UnmapDma (signature `type`) or the array of
+ * them of MapDmaBatch/UnmapDmaBatch, into entries (DMA_BATCH_MAX + 1
+ * of entry_size bytes). Stops one entry over the cap, which claim_*_dma()
+ * refuse: the daemon never holds more.
+ */
+static int read_entries(sd_bus_message *msg, const char *type,
+			int (*read_one)(sd_bus_message *, const char *, void *), void *entries,
+			size_t entry_size, size_t *ret_n)
+{
+	char element[16];
+	size_t n = 0;
+	int r;
+
+	if (sd_bus_message_get_signature(msg, true)[0] != 'a') {
+		*ret_n = 1;
+		return read_one(msg, type, entries);
+	}
+	snprintf(element, sizeof(element), "(%s)", type);
+	r = sd_bus_message_enter_container(msg, 'a', element);
+	while (r >= 0 && n <= DMA_BATCH_MAX) {
+		r = read_one(msg, element, (uint8_t *)entries + n * entry_size);
+		if (r > 0)
+			n++;
+		else
+			break;
+	}
+	if (r < 0)
+		return r;
+	*ret_n = n;
+	return 0;
+}
+
+/* MapDma and MapDmaBatch: a batch of one and a batch. */
 static int method_map_dma(sd_bus_message *msg, void *userdata, sd_bus_error *error)
 {
 	Claim *c = userdata;
-	uint64_t offset, size, iova;
-	uint32_t flags;
-	int fd, r;
+	ClaimDmaMap maps[DMA_BATCH_MAX + 1];
+	size_t n;
+	int r;
 
-	r = sd_bus_message_read(msg, "htttu", &fd, &offset, &size, &iova, &flags);
+	r = read_entries(msg, "htttu", read_map, maps, sizeof(*maps), &n);
 	if (r < 0)
 		return r;
 	r = claim_check_caller(c, msg, error);
 	if (r < 0)
 		return r;
-	r = claim_map_dma(c, fd, offset, size, iova, flags, error);
+	r = claim_map_dma(c, maps, n, error);
 	if (r < 0)
 		return r;
 	return sd_bus_reply_method_return(msg, NULL);
 }
 
+/* UnmapDma and UnmapDmaBatch. */
 static int method_unmap_dma(sd_bus_message *msg, void *userdata, sd_bus_error *error)
 {
 	Claim *c = userdata;
-	uint64_t iova, size;
+	ClaimDmaRange ranges[DMA_BATCH_MAX + 1];
+	size_t n;
 	int r;
 
-	r = sd_bus_message_read(msg, "tt", &iova, &size);
+	r = read_entries(msg, "tt", read_range, ranges, sizeof(*ranges), &n);
 	if (r < 0)
 		return r;
 	r = claim_check_caller(c, msg, error);
 	if (r < 0)
 		return r;
-	r = claim_unmap_dma(c, iova, size, error);
+	r = claim_unmap_dma(c, ranges, n, error);
 	if (r < 0)
 		return r;
 	return sd_bus_reply_method_return(msg, NULL);
@@ -254,6 +303,10 @@ const sd_bus_vtable bus_claim_vtable[] = {
 			    SD_BUS_ARGS("h", memfd, "t", offset, "t", size, "t", iova, "u", flags),
 			    SD_BUS_NO_RESULT, method_map_dma, SD_BUS_VTABLE_UNPRIVILEGED),
     SD_BUS_METHOD_WITH_ARGS("UnmapDma", SD_BUS_ARGS("t", iova, "t", size), SD_BUS_NO_RESULT,
+			    method_unmap_dma, SD_BUS_VTABLE_UNPRIVILEGED),
+    SD_BUS_METHOD_WITH_ARGS("MapDmaBatch", SD_BUS_ARGS("a(htttu)", mappings), SD_BUS_NO_RESULT,
+			    method_map_dma, SD_BUS_VTABLE_UNPRIVILEGED),
+    SD_BUS_METHOD_WITH_ARGS("UnmapDmaBatch", SD_BUS_ARGS("a(tt)", ranges), SD_BUS_NO_RESULT,
 			    method_unmap_dma, SD_BUS_VTABLE_UNPRIVILEGED),
     SD_BUS_METHOD("Release", NULL, NULL, method_release, SD_BUS_VTABLE_UNPRIVILEGED),
     SD_BUS_SIGNAL_WITH_ARGS("Revoked", SD_BUS_ARGS("s", device, "s", reason), 0),

@@ -13,6 +13,7 @@
 #include <systemd/sd-bus.h>
 #include <systemd/sd-event.h>
 
+#include "dma-batch.h"
 #include "dma-view.h"
 #include "dma.h"
 #include "list.h"
@@ -131,6 +132,28 @@ bool claim_holds_group(const Claim *c, int group);
 int claim_set_irqs(Claim *c, const char *address, unsigned index, unsigned count, int **ret_fds,
 		   sd_bus_error *error);
 
-int claim_map_dma(Claim *c, int memfd, uint64_t offset, uint64_t size, uint64_t iova,
-		  unsigned flags, sd_bus_error *error);
-int claim_unmap_dma(Claim *c, uint64_t iova, uint64_t size, sd_bus_error *error);
+/* One mapping of MapDma() / MapDmaBatch(); memfd is borrowed. */
+typedef struct ClaimDmaMap {
+	int memfd;
+	uint64_t offset;
+	uint64_t size;
+	uint64_t iova;
+	unsigned flags; /* bit 0 device reads, bit 1 device writes; 0 both */
+} ClaimDmaMap;
+
+typedef struct ClaimDmaRange {
+	uint64_t iova;
+	uint64_t size;
+} ClaimDmaRange;
+
+/*
+ * Brokered DMA (claim-dma.c), see MapDma()/MapDmaBatch() in
+ * io.vfiod.Broker1(5): all n mappings or none. Every entry is checked before
+ * the kernel sees any; if the kernel refuses one, those mapped before it are
+ * unmapped again. On failure sets a D-Bus error (naming the entry when n > 1)
+ * and returns its errno; the claim is as it was.
+ */
+int claim_map_dma(Claim *c, const ClaimDmaMap *maps, size_t n, sd_bus_error *error);
+
+/* Removes n mappings, each given by its exact IOVA and size: all, or none when one is unknown. */
+int claim_unmap_dma(Claim *c, const ClaimDmaRange *ranges, size_t n, sd_bus_error *error);

@@ -10,8 +10,7 @@
 
 #include "util.h"
 
-/* Whether an mmap of this fd with this protection would succeed, for a kept view. */
-static int fd_allows_view(int fd, bool writable)
+int dma_views_check_fd(int fd, bool writable)
 {
 	int flags, seals;
 
@@ -58,7 +57,7 @@ int dma_views_get(DmaViews *v, int memfd, uint64_t offset, uint64_t size, bool w
 		if (view->dev != st.st_dev || view->ino != st.st_ino || view->offset != offset ||
 		    view->size != size || view->writable != writable)
 			continue;
-		r = fd_allows_view(memfd, writable);
+		r = dma_views_check_fd(memfd, writable);
 		if (r < 0)
 			return r;
 		if (view->users++ == 0) {

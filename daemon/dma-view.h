@@ -43,6 +43,14 @@ typedef struct DmaViews {
 } DmaViews;
 
 /*
+ * Whether a view of memfd with that protection may be handed out: -EACCES
+ * when the fd's access mode does not allow it, -EPERM when the memfd is
+ * sealed against writes and writable is asked, another negative errno when
+ * fcntl fails, 0 otherwise. mmap(2) would refuse the same.
+ */
+int dma_views_check_fd(int memfd, bool writable);
+
+/*
  * Returns in *ret_vaddr the daemon's mapping of [offset, offset+size) of
  * memfd (already checked by dma_memfd_check), writable if asked: a kept view
  * of the same file and range, or a new one. A kept view is only handed out if

@@ -108,20 +108,28 @@ int dma_space_add(DmaSpace *s, uint64_t iova, uint64_t size, void *vaddr)
 	return 0;
 }
 
+DmaMapping *dma_space_find(const DmaSpace *s, uint64_t iova, uint64_t size)
+{
+	for (size_t i = 0; i < s->n_mappings; i++)
+		if (s->mappings[i].iova == iova && s->mappings[i].size == size)
+			return s->mappings + i;
+	return NULL;
+}
+
 int dma_space_remove(DmaSpace *s, uint64_t iova, uint64_t size, DmaMapping *ret)
 {
-	for (size_t i = 0; i < s->n_mappings; i++) {
-		if (s->mappings[i].iova != iova || s->mappings[i].size != size)
-			continue;
-		if (ret)
-			*ret = s->mappings[i];
-		s->mapped -= size;
-		memmove(s->mappings + i, s->mappings + i + 1,
-			(s->n_mappings - i - 1) * sizeof(*s->mappings));
-		s->n_mappings--;
-		return 0;
-	}
-	return -ENOENT;
+	DmaMapping *m = dma_space_find(s, iova, size);
+	size_t i;
+
+	if (!m)
+		return -ENOENT;
+	i = (size_t)(m - s->mappings);
+	if (ret)
+		*ret = *m;
+	s->mapped -= size;
+	memmove(m, m + 1, (s->n_mappings - i - 1) * sizeof(*m));
+	s->n_mappings--;
+	return 0;
 }
 
 int dma_memfd_check(int fd, uint64_t offset, uint64_t size, uint64_t align, char **ret_reason)

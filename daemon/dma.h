@@ -47,6 +47,9 @@ int dma_space_check(const DmaSpace *s, uint64_t iova, uint64_t size, char **ret_
 /* Records a mapping that passed dma_space_check(). */
 int dma_space_add(DmaSpace *s, uint64_t iova, uint64_t size, void *vaddr);
 
+/* The mapping that starts at iova with exactly size, or NULL. */
+DmaMapping *dma_space_find(const DmaSpace *s, uint64_t iova, uint64_t size);
+
 /* Removes the mapping that starts at iova with exactly size; -ENOENT if none. */
 int dma_space_remove(DmaSpace *s, uint64_t iova, uint64_t size, DmaMapping *ret);
 

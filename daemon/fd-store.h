@@ -8,7 +8,7 @@
  *   claim-ID-record      a memfd of one page with the claim's record
  *                        (claim-record.h), sealed against resizing and
  *                        rewritten in place when SetIrqs/MapDma/UnmapDma
- *                        change it
+ *                        (or a batch, once per call) change it
  *   claim-ID-holder      a pidfd of the holder (its own file: the store
  *                        drops an fd it already has, and two claims of one
  *                        holder must not share an entry)

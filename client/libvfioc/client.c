@@ -62,6 +62,22 @@ static void client_set_error(struct vfioc_client *client, const char *name, cons
 	client->error_text = t;
 }
 
+void client_error_prefix(struct vfioc_client *client, const char *format, ...)
+{
+	_cleanup_free_ char *prefix = NULL, *message = NULL;
+	va_list ap;
+	int r;
+
+	if (!client->error_name)
+		return;
+	va_start(ap, format);
+	r = vasprintf(&prefix, format, ap);
+	va_end(ap);
+	if (r < 0 || asprintf(&message, "%s%s", prefix, client->error_message) < 0)
+		return;
+	client_set_error(client, client->error_name, message);
+}
+
 static void system_error_name(int r, char *buf, size_t size)
 {
 	const char *e = strerrorname_np(-r);

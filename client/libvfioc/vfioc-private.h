@@ -105,6 +105,8 @@ int client_record_bus_error(struct vfioc_client *client, const sd_bus_error *err
 			    const char *what);
 void client_record_errorf(struct vfioc_client *client, int r, const char *name, const char *format,
 			  ...) _printf_(4, 5);
+/* Puts a prefix (e.g. the failing entry of a batch) before the message of the last failure. */
+void client_error_prefix(struct vfioc_client *client, const char *format, ...) _printf_(2, 3);
 /* Records a failure from a D-Bus error and evaluates to the negative errno it maps to. r is
  * the negative errno sd-bus returned, used when the error carries no name. */
 #define client_bus_error(client, error, r, what)                                                   \

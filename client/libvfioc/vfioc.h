@@ -406,6 +406,56 @@ int vfioc_dma_map(struct vfioc_claim *claim, int memfd, uint64_t offset, uint64_
  */
 int vfioc_dma_unmap(struct vfioc_claim *claim, uint64_t iova, uint64_t size);
 
+/* ---- Batched DMA (LIBVFIOC_0.4) ------------------------------------------------------------ */
+
+/* The most entries vfioc_dma_map_batch() and vfioc_dma_unmap_batch() take at once. */
+#define VFIOC_DMA_BATCH_MAX 64
+
+/* One mapping of vfioc_dma_map_batch(): the arguments of vfioc_dma_map(). */
+struct vfioc_dma_map {
+	int memfd;	 /* borrowed: stays the caller's, may be closed once mapped */
+	uint64_t offset; /* where in the memfd the buffer starts */
+	uint64_t size;	 /* bytes */
+	uint64_t iova;	 /* where the devices see it */
+	unsigned flags;	 /* VFIOC_DMA_READ and/or VFIOC_DMA_WRITE; 0 means both */
+};
+
+/* One mapping to remove: exactly the iova and size it was mapped with. */
+struct vfioc_dma_range {
+	uint64_t iova;
+	uint64_t size;
+};
+
+/*
+ * Maps n buffers (1 to VFIOC_DMA_BATCH_MAX), each as vfioc_dma_map() would,
+ * all of them or none. The entries must not overlap each other either, and
+ * together fit the quota. Brokered mode: one MapDma() call for one entry,
+ * else one MapDmaBatch() call, which the broker checks and maps as a whole.
+ * Container mode: the library checks every entry first, then mmaps and
+ * calls VFIO_IOMMU_MAP_DMA for each; if the kernel refuses one, the entries
+ * mapped before it are unmapped again. On failure no mapping of the batch
+ * exists and the claim's mappings are as before; with n > 1 the message of
+ * vfioc_client_last_error() starts with "entry K: ", K the failing entry's
+ * index from 0. The memfds stay the caller's.
+ *
+ * Returns 0, or the negative errno of vfioc_dma_map(), or -EINVAL (n is 0
+ * or maps NULL), -E2BIG (n > VFIOC_DMA_BATCH_MAX; nothing is sent).
+ */
+int vfioc_dma_map_batch(struct vfioc_claim *claim, const struct vfioc_dma_map *maps, size_t n);
+
+/*
+ * Removes n mappings (1 to VFIOC_DMA_BATCH_MAX) made by vfioc_dma_map() or
+ * vfioc_dma_map_batch(). Returns 0, -ENOENT if one is not exactly a mapping
+ * of this claim or is named twice (nothing is removed), -EINVAL (n is 0 or
+ * ranges NULL), -E2BIG (n > VFIOC_DMA_BATCH_MAX), or a negative errno of
+ * the broker (nothing is removed) or the kernel. Brokered mode: one
+ * UnmapDma() or UnmapDmaBatch() call. Container mode: VFIO_IOMMU_UNMAP_DMA
+ * for each in order; should the kernel refuse entry K, entries 0..K-1 are
+ * removed and the others stay mapped.
+ */
+int vfioc_dma_unmap_batch(struct vfioc_claim *claim, const struct vfioc_dma_range *ranges,
+			  size_t n);
+
 /*
  * Finds a free IOVA for a mapping of size bytes: the lowest address above 0,
  * aligned to the smallest IOMMU page size, such that [iova, iova + size - 1]

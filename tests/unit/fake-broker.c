@@ -15,13 +15,14 @@
 #include <systemd/sd-bus.h>
 #include <systemd/sd-event.h>
 
+#include "dma-batch.h"
 #include "fake-broker.h"
 #include "pci-address.h"
 #include "util.h"
 
 #define MANAGER_PATH "/io/vfiod/Broker1"
 #define CLAIM_PREFIX "/io/vfiod/Broker1/claim"
-#define MAX_MAPS     16
+#define MAX_MAPS     80
 
 struct fake_map {
 	uint64_t iova, size;
@@ -324,90 +325,214 @@ static bool in_one_range(uint64_t iova, uint64_t last)
 	return false;
 }
 
+struct fake_map_args {
+	int fd;
+	uint64_t offset, size, iova;
+	uint32_t flags;
+};
+
+/*
+ * Reads the one entry of MapDma/UnmapDma or the array of a batch call, at
+ * most DMA_BATCH_MAX + 1 entries: with_fd "htttu" entries, else "tt" ones.
+ */
+static int read_entries(sd_bus_message *m, bool with_fd, struct fake_map_args *e, size_t *ret_n)
+{
+	bool batch = sd_bus_message_get_signature(m, true)[0] == 'a';
+	const char *type = with_fd ? (batch ? "(htttu)" : "htttu") : (batch ? "(tt)" : "tt");
+	size_t n = 0;
+	int r = 0;
+
+	if (batch)
+		r = sd_bus_message_enter_container(m, 'a', type);
+	while (r >= 0 && n <= DMA_BATCH_MAX) {
+		struct fake_map_args *x = e + n;
+		r = with_fd ? sd_bus_message_read(m, type, &x->fd, &x->offset, &x->size, &x->iova,
+						  &x->flags)
+			    : sd_bus_message_read(m, type, &x->iova, &x->size);
+		if (r <= 0)
+			break;
+		n++;
+		if (!batch)
+			break;
+	}
+	*ret_n = n;
+	return r < 0 ? r : 0;
+}
+
+static int batch_refusal(size_t n, sd_bus_error *error)
+{
+	if (n == 0)
+		return sd_bus_error_setf(error, "io.vfiod.Error.InvalidArgument",
+					 "The batch has no entries.");
+	if (n > DMA_BATCH_MAX)
+		return sd_bus_error_setf(error, "io.vfiod.Error.LimitExceeded",
+					 "At most %u entries per batch.", DMA_BATCH_MAX);
+	return 0;
+}
+
+static int refuse(const char **ret_name, char **ret_message, const char *name, const char *format,
+		  ...) _printf_(4, 5);
+static int refuse(const char **ret_name, char **ret_message, const char *name, const char *format,
+		  ...)
+{
+	va_list ap;
+
+	*ret_name = name;
+	va_start(ap, format);
+	if (vasprintf(ret_message, format, ap) < 0)
+		*ret_message = NULL;
+	va_end(ap);
+	return *ret_message ? -EINVAL : -ENOMEM;
+}
+
+/* The checks of MapDma(), against the claim's mappings (including earlier entries). */
+static int map_check(struct fake_claim *c, const struct fake_map_args *e, const char **ret_name,
+		     char **ret_message)
+{
+	int seals = fcntl(e->fd, F_GET_SEALS);
+	struct stat st;
+
+	if (c->container)
+		return refuse(ret_name, ret_message, "io.vfiod.Error.DmaModeNotAllowed",
+			      "claim %u is in container mode: map through the container", c->id);
+	if (seals < 0 || !(seals & F_SEAL_SHRINK))
+		return refuse(ret_name, ret_message, "io.vfiod.Error.BadMemfd",
+			      "the fd is not a memfd sealed with F_SEAL_SHRINK");
+	if (fstat(e->fd, &st) < 0 || (uint64_t)st.st_size < e->offset + e->size)
+		return refuse(ret_name, ret_message, "io.vfiod.Error.BadMemfd",
+			      "the memfd is smaller than offset+size");
+	if (e->size == 0 || e->offset % 4096 || e->size % 4096 || (e->flags & ~3u))
+		return refuse(ret_name, ret_message, "io.vfiod.Error.InvalidArgument",
+			      "bad offset, size or flags");
+	if (e->iova % 4096 || !in_one_range(e->iova, e->iova + e->size - 1))
+		return refuse(ret_name, ret_message, "io.vfiod.Error.BadIova",
+			      "IOVA 0x%" PRIx64 "+0x%" PRIx64
+			      " is unaligned or outside the usable ranges",
+			      e->iova, e->size);
+	for (size_t i = 0; i < c->n_maps; i++)
+		if (e->iova < c->maps[i].iova + c->maps[i].size &&
+		    c->maps[i].iova < e->iova + e->size)
+			return refuse(ret_name, ret_message, "io.vfiod.Error.BadIova",
+				      "IOVA 0x%" PRIx64 " overlaps the mapping at 0x%" PRIx64,
+				      e->iova, c->maps[i].iova);
+	if (c->mapped + e->size > c->quota)
+		return refuse(ret_name, ret_message, "io.vfiod.Error.QuotaExceeded",
+			      "0x%" PRIx64 " more bytes exceed the quota of 0x%" PRIx64, e->size,
+			      c->quota);
+	if (c->n_maps >= MAX_MAPS)
+		return refuse(ret_name, ret_message, "io.vfiod.Error.LimitExceeded",
+			      "too many mappings");
+	return 0;
+}
+
+/* MapDma and MapDmaBatch: all entries or none; a batch of several names the refused entry. */
 static int method_map_dma(sd_bus_message *m, void *userdata, sd_bus_error *error)
 {
 	struct fake_claim *c = userdata;
-	uint64_t offset, size, iova;
-	uint32_t flags;
-	char link[64], target[256] = "";
-	struct stat st;
-	int fd, seals, r;
-
-	r = check_owner(m, c, error);
-	if (r < 0)
-		return r;
-	r = sd_bus_message_read(m, "htttu", &fd, &offset, &size, &iova, &flags);
-	if (r < 0)
-		return r;
-	snprintf(link, sizeof(link), "/proc/self/fd/%d", fd);
-	if (readlink(link, target, sizeof(target) - 1) < 0)
-		strcpy(target, "?");
-	seals = fcntl(fd, F_GET_SEALS);
-	record("MapDma %u %s seals=0x%x offset=0x%" PRIx64 " size=0x%" PRIx64 " iova=0x%" PRIx64
-	       " flags=0x%" PRIx32,
-	       c->id, target, seals < 0 ? 0 : seals, offset, size, iova, flags);
-
-	if (c->container)
-		return sd_bus_error_setf(error, "io.vfiod.Error.DmaModeNotAllowed",
-					 "claim %u is in container mode: map through the container",
-					 c->id);
-	if (seals < 0 || !(seals & F_SEAL_SHRINK))
-		return sd_bus_error_setf(error, "io.vfiod.Error.BadMemfd",
-					 "the fd is not a memfd sealed with F_SEAL_SHRINK");
-	if (fstat(fd, &st) < 0 || (uint64_t)st.st_size < offset + size)
-		return sd_bus_error_setf(error, "io.vfiod.Error.BadMemfd",
-					 "the memfd is smaller than offset+size");
-	if (size == 0 || offset % 4096 || size % 4096 || (flags & ~3u))
-		return sd_bus_error_setf(error, "io.vfiod.Error.InvalidArgument",
-					 "bad offset, size or flags");
-	if (iova % 4096 || !in_one_range(iova, iova + size - 1))
-		return sd_bus_error_setf(error, "io.vfiod.Error.BadIova",
-					 "IOVA 0x%" PRIx64 "+0x%" PRIx64
-					 " is unaligned or outside the usable ranges",
-					 iova, size);
-	for (size_t i = 0; i < c->n_maps; i++)
-		if (iova < c->maps[i].iova + c->maps[i].size && c->maps[i].iova < iova + size)
-			return sd_bus_error_setf(error, "io.vfiod.Error.BadIova",
-						 "IOVA 0x%" PRIx64
-						 " overlaps the mapping at 0x%" PRIx64,
-						 iova, c->maps[i].iova);
-	if (c->mapped + size > c->quota)
-		return sd_bus_error_setf(error, "io.vfiod.Error.QuotaExceeded",
-					 "0x%" PRIx64 " more bytes exceed the quota of 0x%" PRIx64,
-					 size, c->quota);
-	if (c->n_maps >= MAX_MAPS)
-		return sd_bus_error_setf(error, "io.vfiod.Error.LimitExceeded",
-					 "too many mappings");
-
-	int copy = fcntl(fd, F_DUPFD_CLOEXEC, 3);
-	if (copy < 0)
-		return -errno;
-	c->maps[c->n_maps++] = (struct fake_map){.iova = iova, .size = size, .fd = copy};
-	c->mapped += size;
-	return sd_bus_reply_method_return(m, NULL);
-}
-
-static int method_unmap_dma(sd_bus_message *m, void *userdata, sd_bus_error *error)
-{
-	struct fake_claim *c = userdata;
-	uint64_t iova, size;
+	const char *member = sd_bus_message_get_member(m);
+	struct fake_map_args e[DMA_BATCH_MAX + 1];
+	size_t n, first = c->n_maps;
+	uint64_t mapped = c->mapped;
 	int r;
 
 	r = check_owner(m, c, error);
 	if (r < 0)
 		return r;
-	r = sd_bus_message_read(m, "tt", &iova, &size);
+	r = read_entries(m, true, e, &n);
 	if (r < 0)
 		return r;
-	record("UnmapDma %u iova=0x%" PRIx64 " size=0x%" PRIx64, c->id, iova, size);
-	for (size_t i = 0; i < c->n_maps; i++)
-		if (c->maps[i].iova == iova && c->maps[i].size == size) {
-			safe_close(c->maps[i].fd);
-			c->mapped -= size;
-			c->maps[i] = c->maps[--c->n_maps];
-			return sd_bus_reply_method_return(m, NULL);
+	for (size_t i = 0; i < n; i++) {
+		char link[64], target[256] = "";
+		int seals = fcntl(e[i].fd, F_GET_SEALS);
+
+		snprintf(link, sizeof(link), "/proc/self/fd/%d", e[i].fd);
+		if (readlink(link, target, sizeof(target) - 1) < 0)
+			strcpy(target, "?");
+		record("%s %u %s seals=0x%x offset=0x%" PRIx64 " size=0x%" PRIx64 " iova=0x%" PRIx64
+		       " flags=0x%" PRIx32,
+		       member, c->id, target, seals < 0 ? 0 : seals, e[i].offset, e[i].size,
+		       e[i].iova, e[i].flags);
+	}
+	if (!streq(member, "MapDma")) {
+		r = batch_refusal(n, error);
+		if (r < 0)
+			return r;
+	}
+	for (size_t i = 0; i < n; i++) {
+		_cleanup_free_ char *message = NULL;
+		const char *name;
+		char prefix[32];
+		int copy;
+
+		r = map_check(c, e + i, &name, &message);
+		if (r >= 0) {
+			copy = fcntl(e[i].fd, F_DUPFD_CLOEXEC, 3);
+			if (copy < 0)
+				r = -errno;
 		}
-	return sd_bus_error_setf(error, "io.vfiod.Error.BadIova", "no mapping at 0x%" PRIx64, iova);
+		if (r < 0) {
+			while (c->n_maps > first)
+				safe_close(c->maps[--c->n_maps].fd);
+			c->mapped = mapped;
+			if (!message)
+				return r;
+			return sd_bus_error_setf(error, name, "%s%s",
+						 dma_batch_entry_prefix(prefix, n, i), message);
+		}
+		c->maps[c->n_maps++] =
+		    (struct fake_map){.iova = e[i].iova, .size = e[i].size, .fd = copy};
+		c->mapped += e[i].size;
+	}
+	return sd_bus_reply_method_return(m, NULL);
+}
+
+static ssize_t find_map(const struct fake_claim *c, uint64_t iova, uint64_t size)
+{
+	for (size_t i = 0; i < c->n_maps; i++)
+		if (c->maps[i].iova == iova && c->maps[i].size == size)
+			return (ssize_t)i;
+	return -1;
+}
+
+/* UnmapDma and UnmapDmaBatch: all or none. */
+static int method_unmap_dma(sd_bus_message *m, void *userdata, sd_bus_error *error)
+{
+	struct fake_claim *c = userdata;
+	const char *member = sd_bus_message_get_member(m);
+	struct fake_map_args e[DMA_BATCH_MAX + 1];
+	size_t n;
+	int r;
+
+	r = check_owner(m, c, error);
+	if (r < 0)
+		return r;
+	r = read_entries(m, false, e, &n);
+	if (r < 0)
+		return r;
+	for (size_t i = 0; i < n; i++)
+		record("%s %u iova=0x%" PRIx64 " size=0x%" PRIx64, member, c->id, e[i].iova,
+		       e[i].size);
+	if (!streq(member, "UnmapDma")) {
+		r = batch_refusal(n, error);
+		if (r < 0)
+			return r;
+	}
+	for (size_t i = 0; i < n; i++) {
+		char prefix[32];
+
+		if (DMA_BATCH_REPEATS(e, i) || find_map(c, e[i].iova, e[i].size) < 0)
+			return sd_bus_error_setf(error, "io.vfiod.Error.BadIova",
+						 "%sno mapping at 0x%" PRIx64,
+						 dma_batch_entry_prefix(prefix, n, i), e[i].iova);
+	}
+	for (size_t i = 0; i < n; i++) {
+		ssize_t k = find_map(c, e[i].iova, e[i].size);
+
+		safe_close(c->maps[k].fd);
+		c->mapped -= e[i].size;
+		c->maps[k] = c->maps[--c->n_maps];
+	}
+	return sd_bus_reply_method_return(m, NULL);
 }
 
 static int method_release(sd_bus_message *m, void *userdata, sd_bus_error *error)
@@ -612,6 +737,8 @@ static const sd_bus_vtable claim_vtable[] = {
     SD_BUS_METHOD("SetIrqs", "suu", "ah", method_set_irqs, SD_BUS_VTABLE_UNPRIVILEGED),
     SD_BUS_METHOD("MapDma", "htttu", "", method_map_dma, SD_BUS_VTABLE_UNPRIVILEGED),
     SD_BUS_METHOD("UnmapDma", "tt", "", method_unmap_dma, SD_BUS_VTABLE_UNPRIVILEGED),
+    SD_BUS_METHOD("MapDmaBatch", "a(htttu)", "", method_map_dma, SD_BUS_VTABLE_UNPRIVILEGED),
+    SD_BUS_METHOD("UnmapDmaBatch", "a(tt)", "", method_unmap_dma, SD_BUS_VTABLE_UNPRIVILEGED),
     SD_BUS_METHOD("Release", "", "", method_release, SD_BUS_VTABLE_UNPRIVILEGED),
     SD_BUS_VTABLE_END,
 };

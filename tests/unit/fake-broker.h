@@ -2,7 +2,7 @@
 /*
  * A fake vfiod for the client tests: a forked process that serves the
  * io.vfiod.Broker1 API of io.vfiod.Broker1(5) (Claim, SetIrqs, MapDma,
- * UnmapDma, Release, the Version property) peer-to-peer on a UNIX socket in
+ * UnmapDma and their batches, Release, the Version property) peer-to-peer on a UNIX socket in
  * a temporary directory, with memfds standing in for VFIO device and
  * container fds and real eventfds for IRQs. It checks the arguments as the
  * man page says the daemon does and records every call as a line of text,
@@ -37,6 +37,7 @@
  *   SetIrqs <claim-id> <dev> <index> <count>
  *   MapDma <claim-id> <fd-target> seals=0x<s> offset=0x<o> size=0x<n> iova=0x<i> flags=0x<f>
  *   UnmapDma <claim-id> iova=0x<i> size=0x<n>
+ *   MapDmaBatch, UnmapDmaBatch: one line as above per entry, all or nothing, at most 64
  *   Release <claim-id>
  *   Disconnect <claim-id>      (a claim ended by its connection closing)
  */

@@ -89,10 +89,16 @@ static void check_fd_rights(void)
 	CHECK(readonly >= 0);
 	CHECK(dma_views_get(&v, readonly, 0, 0x1000, true, &b) == -EACCES);
 	CHECK(mmap(NULL, 0x1000, PROT_READ | PROT_WRITE, MAP_SHARED, readonly, 0) == MAP_FAILED);
+	/* The same answer without a view, as MapDmaBatch checks every entry before mapping any. */
+	CHECK(dma_views_check_fd(readonly, true) == -EACCES);
+	CHECK(dma_views_check_fd(readonly, false) == 0);
+	CHECK(dma_views_check_fd(fd, true) == 0);
 
 	/* Sealed against new writable mappings after the view was made. */
 	CHECK(fcntl(fd, F_ADD_SEALS, F_SEAL_FUTURE_WRITE) == 0);
 	CHECK(dma_views_get(&v, fd, 0, 0x1000, true, &b) == -EPERM);
+	CHECK(dma_views_check_fd(fd, true) == -EPERM);
+	CHECK(dma_views_check_fd(fd, false) == 0);
 	CHECK(v.n_idle == 1); /* a refusal leaves the view idle */
 	CHECK(dma_views_get(&v, readonly, 0, 0x1000, false, &b) == 0 && b != a);
 	dma_views_put(&v, b, UINT64_MAX);

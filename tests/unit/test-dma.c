@@ -75,6 +75,9 @@ static void check_overlap_and_quota(void)
 	CHECK(reason && strstr(reason, "quota"));
 	free(reason);
 
+	CHECK(dma_space_find(&s, 0x200000, 0x4000) == s.mappings + 1);
+	CHECK(dma_space_find(&s, 0x200000, 0x1000) == NULL);
+	CHECK(dma_space_find(&s, 0x201000, 0x3000) == NULL);
 	CHECK(dma_space_remove(&s, 0x200000, 0x1000, NULL) == -ENOENT); /* size must match */
 	CHECK(dma_space_remove(&s, 0x200000, 0x4000, &m) == 0);
 	CHECK(m.iova == 0x200000 && s.mapped == 0x4000 && s.n_mappings == 1);
@@ -89,6 +92,38 @@ static void check_mapping_cap(void)
 	for (uint64_t i = 0; i < DMA_MAX_MAPPINGS; i++)
 		CHECK(dma_space_add(&s, 0x100000 + i * 0x1000, 0x1000, NULL) == 0);
 	CHECK(dma_space_check(&s, 0x80000000, 0x1000, NULL) == -E2BIG);
+	dma_space_done(&s);
+}
+
+/*
+ * How MapDmaBatch checks a batch: each entry is checked against the space
+ * with the entries before it added, so overlaps inside the batch and the
+ * batch's total against the quota are refused; removing the added entries
+ * leaves the space as it was.
+ */
+static void check_batch_reservation(void)
+{
+	DmaSpace s = make_space(0x10000);
+	const struct {
+		uint64_t iova, size;
+	} batch[] = {{0x100000, 0x4000}, {0x200000, 0x8000}, {0x103000, 0x1000}};
+	char *reason = NULL;
+
+	CHECK(dma_space_add(&s, 0x300000, 0x2000, NULL) == 0);
+	CHECK(dma_space_check(&s, batch[0].iova, batch[0].size, NULL) == 0);
+	CHECK(dma_space_add(&s, batch[0].iova, batch[0].size, NULL) == 0);
+	CHECK(dma_space_check(&s, batch[1].iova, batch[1].size, NULL) == 0);
+	CHECK(dma_space_add(&s, batch[1].iova, batch[1].size, NULL) == 0);
+	/* Inside the quota and the ranges, but over entry 0. */
+	CHECK(dma_space_check(&s, batch[2].iova, batch[2].size, &reason) == -EEXIST);
+	CHECK(reason && strstr(reason, "0x100000"));
+	free(reason);
+	/* 0xe000 of 0x10000 reserved: 0x3000 more is over the quota for the batch's total. */
+	CHECK(dma_space_check(&s, 0x400000, 0x3000, NULL) == -EDQUOT);
+	for (size_t i = 0; i < 2; i++)
+		CHECK(dma_space_remove(&s, batch[i].iova, batch[i].size, NULL) == 0);
+	CHECK(s.n_mappings == 1 && s.mapped == 0x2000 && s.mappings[0].iova == 0x300000);
+	CHECK(dma_space_check(&s, batch[2].iova, batch[2].size, NULL) == 0);
 	dma_space_done(&s);
 }
 
@@ -140,6 +175,7 @@ int main(void)
 	check_ranges();
 	check_overlap_and_quota();
 	check_mapping_cap();
+	check_batch_reservation();
 	check_memfd();
 	return test_exit();
 }

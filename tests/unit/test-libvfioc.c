@@ -370,6 +370,139 @@ static void test_claim_container(struct vfioc_client *c)
 	expect_calls("Release #", "Claim 0000:00:0d.0");
 }
 
+/* Batches through the broker: one MapDmaBatch/UnmapDmaBatch call, all or nothing. */
+static void test_dma_batch_brokered(struct vfioc_client *c)
+{
+	struct vfioc_claim_options opts = {.size = sizeof(opts), .dma_mode = "brokered"};
+	struct vfioc_claim *claim = NULL;
+	struct vfioc_dma_map many[VFIOC_DMA_BATCH_MAX + 1];
+	uint64_t iova = 0;
+	int memfd = -1;
+	void *p = NULL;
+
+	CHECK(vfioc_claim(c, (const char *[]){"0000:00:03.0"}, 1, &opts, &claim) == 0);
+	if (!claim)
+		return;
+	set_claim_id(claim);
+	expect_calls("Claim 0000:00:03.0 dma-mode=brokered");
+	CHECK(vfioc_dma_buffer_new(1 << 20, &memfd, &p) == 0);
+
+	struct vfioc_dma_map maps[] = {
+	    {.memfd = memfd, .offset = 0, .size = 0x1000, .iova = 0x10000},
+	    {.memfd = memfd,
+	     .offset = 0x1000,
+	     .size = 0x2000,
+	     .iova = 0x20000,
+	     .flags = VFIOC_DMA_READ},
+	    {.memfd = memfd, .offset = 0, .size = 0x1000, .iova = 0x10000},
+	};
+	const struct vfioc_dma_range ranges[] = {
+	    {0x10000, 0x1000}, {0x20000, 0x2000}, {0x30000, 0x1000}};
+
+	/* The broker refuses the whole batch and names the entry: the third overlaps the first. */
+	CHECK(vfioc_dma_map_batch(claim, maps, 3) == -ERANGE);
+	CHECK_STREQ(vfioc_client_last_error(c), "io.vfiod.Error.BadIova: entry 2: IOVA 0x10000 "
+						"overlaps the mapping at 0x10000");
+	CHECK(vfioc_dma_unmap(claim, 0x10000, 0x1000) == -ENOENT); /* none recorded, not sent */
+	/* Each fits the quota of 1 MiB on its own, not both. */
+	const struct vfioc_dma_map over[] = {
+	    {.memfd = memfd, .size = 0x80000, .iova = 0x100000},
+	    {.memfd = memfd, .size = 0xc0000, .iova = 0x200000},
+	};
+	CHECK(vfioc_dma_map_batch(claim, over, 2) == -EDQUOT);
+	CHECK_STREQ(vfioc_client_last_error(c),
+		    "io.vfiod.Error.QuotaExceeded: entry 1: 0xc0000 more bytes exceed the quota "
+		    "of 0x100000");
+
+	maps[2].iova = 0x30000;
+	CHECK(vfioc_dma_map_batch(claim, maps, 3) == 0);
+	CHECK(vfioc_claim_find_iova(claim, 0x10000, UINT64_MAX, &iova) == 0 && iova == 0x31000);
+
+	/* Refused before anything is sent: over the cap, empty, a bad entry. */
+	for (size_t i = 0; i < ELEMENTSOF(many); i++)
+		many[i] = (struct vfioc_dma_map){
+		    .memfd = memfd, .size = 0x1000, .iova = 0x100000 + i * 0x1000};
+	CHECK(vfioc_dma_map_batch(claim, many, ELEMENTSOF(many)) == -E2BIG);
+	CHECK_STREQ(vfioc_client_last_error_name(c), VFIOC_ERROR_LIMIT_EXCEEDED);
+	CHECK(vfioc_dma_map_batch(claim, many, 0) == -EINVAL);
+	CHECK(vfioc_dma_unmap_batch(claim, ranges, 0) == -EINVAL);
+	many[1].memfd = -1;
+	CHECK(vfioc_dma_map_batch(claim, many, 2) == -EBADF);
+	CHECK_STREQ(vfioc_client_last_error(c), "System.Error.EBADF: entry 1: no memfd given");
+
+	/* An unknown or repeated range refuses the whole unmap batch, before the call. */
+	const struct vfioc_dma_range twice[] = {{0x20000, 0x2000}, {0x20000, 0x2000}};
+	CHECK(vfioc_dma_unmap_batch(claim, twice, 2) == -ENOENT);
+	CHECK_STREQ(vfioc_client_last_error(c),
+		    "System.Error.ENOENT: entry 1: no mapping of 0x2000 bytes at IOVA 0x20000 "
+		    "left by the entries before");
+	CHECK(vfioc_dma_unmap_batch(claim, ranges, 3) == 0);
+	CHECK(vfioc_dma_unmap(claim, 0x10000, 0x1000) == -ENOENT);
+
+	/* A batch of one is a plain MapDma/UnmapDma, which every vfiod has. */
+	CHECK(vfioc_dma_map_batch(claim, maps, 1) == 0);
+	CHECK(vfioc_dma_unmap_batch(claim, ranges, 1) == 0);
+	munmap(p, 1 << 20);
+	close(memfd);
+	CHECK(vfioc_claim_release(claim) == 0);
+#define MEMFD "MapDmaBatch # /memfd:vfioc-dma (deleted) seals=0x7 "
+	expect_calls(MEMFD "offset=0x0 size=0x1000 iova=0x10000 flags=0x3",
+		     MEMFD "offset=0x1000 size=0x2000 iova=0x20000 flags=0x1",
+		     MEMFD "offset=0x0 size=0x1000 iova=0x10000 flags=0x3",
+		     MEMFD "offset=0x0 size=0x80000 iova=0x100000 flags=0x3",
+		     MEMFD "offset=0x0 size=0xc0000 iova=0x200000 flags=0x3",
+		     MEMFD "offset=0x0 size=0x1000 iova=0x10000 flags=0x3",
+		     MEMFD "offset=0x1000 size=0x2000 iova=0x20000 flags=0x1",
+		     MEMFD "offset=0x0 size=0x1000 iova=0x30000 flags=0x3",
+		     "UnmapDmaBatch # iova=0x10000 size=0x1000",
+		     "UnmapDmaBatch # iova=0x20000 size=0x2000",
+		     "UnmapDmaBatch # iova=0x30000 size=0x1000",
+		     "MapDma # /memfd:vfioc-dma (deleted) seals=0x7 offset=0x0 size=0x1000 "
+		     "iova=0x10000 flags=0x3",
+		     "UnmapDma # iova=0x10000 size=0x1000", "Release #");
+#undef MEMFD
+}
+
+/* Container mode: the library checks the whole batch and undoes its own mmaps on a refusal. */
+static void test_dma_batch_container(struct vfioc_client *c)
+{
+	struct vfioc_claim *claim = NULL;
+	uint64_t iova = 0;
+	int memfd = -1, maps;
+	void *p = NULL;
+
+	CHECK(vfioc_claim(c, (const char *[]){"0000:00:03.0"}, 1, NULL, &claim) == 0);
+	if (!claim)
+		return;
+	set_claim_id(claim);
+	CHECK(vfioc_dma_buffer_new(2 * 4096, &memfd, &p) == 0);
+	maps = count_maps();
+	struct vfioc_dma_map batch[] = {
+	    {.memfd = memfd, .size = 0x2000, .iova = 0x10000},
+	    {.memfd = memfd, .size = 0x1000, .iova = 0x11000},
+	};
+	CHECK(vfioc_dma_map_batch(claim, batch, 2) == -ERANGE);
+	CHECK_STREQ(vfioc_client_last_error(c),
+		    "io.vfiod.Error.BadIova: entry 1: IOVA range 0x11000-0x11fff overlaps the "
+		    "mapping at 0x10000-0x11fff");
+	/* Together over the quota of 64 MiB. */
+	batch[1] = (struct vfioc_dma_map){.memfd = memfd, .size = 64 << 20, .iova = 0x100000};
+	CHECK(vfioc_dma_map_batch(claim, batch, 2) == -EDQUOT);
+	/* Checked: the fake container refuses the first ioctl, the mmaps go again. */
+	batch[1] = (struct vfioc_dma_map){.memfd = memfd, .size = 0x1000, .iova = 0x12000};
+	CHECK(vfioc_dma_map_batch(claim, batch, 2) == -ENOTTY);
+	CHECK_STREQ(vfioc_client_last_error(c), "System.Error.ENOTTY: entry 0: VFIO_IOMMU_MAP_DMA: "
+						"Inappropriate ioctl for device");
+	CHECK(count_maps() == maps);
+	CHECK(vfioc_claim_find_iova(claim, 0x1000, UINT64_MAX, &iova) == 0 && iova == 0x1000);
+	CHECK(vfioc_dma_unmap_batch(claim, (struct vfioc_dma_range[]){{0x10000, 0x2000}}, 1) ==
+	      -ENOENT);
+	munmap(p, 2 * 4096);
+	close(memfd);
+	CHECK(vfioc_claim_release(claim) == 0);
+	expect_calls("Claim 0000:00:03.0", "Release #");
+}
+
 static void expect_claim_error(struct vfioc_client *c, const char *device, const char *mode, int r,
 			       const char *text)
 {
@@ -565,6 +698,8 @@ int main(void)
 	if (c) {
 		test_claim_brokered(c);
 		test_claim_container(c);
+		test_dma_batch_brokered(c);
+		test_dma_batch_container(c);
 		test_claim_errors(c);
 		test_claim_options_size(c);
 		test_fork(c);

@@ -15,6 +15,10 @@
  *   vfiod-probe [--address ADDR] map-refusals DEVICE
  *   vfiod-probe [--address ADDR] map-reuse DEVICE
  *       maps, unmaps and maps again memfds a device then reads (edu's DMA)
+ *   vfiod-probe [--address ADDR] map-batch DEVICE
+ *       MapDmaBatch/UnmapDmaBatch: mapped, refused and unmapped as a whole
+ *   vfiod-probe [--address ADDR] map-batch-rollback DEVICE
+ *       a batch the kernel refuses halfway (vfio_iommu_type1 dma_entry_limit 4)
  *   vfiod-probe [--address ADDR] cycle DEVICE COUNT
  *   vfiod-probe [--address ADDR] watch SECONDS
  *       prints "MEMBER PATH [PROPERTY...]" for every signal under /io/vfiod/Broker1
@@ -38,9 +42,10 @@
 #include <systemd/sd-bus.h>
 #include <unistd.h>
 
-#define BROKER_PATH   "/io/vfiod/Broker1"
-#define MANAGER_IFACE "io.vfiod.Broker1.Manager"
-#define CLAIM_IFACE   "io.vfiod.Broker1.Claim"
+#define BROKER_PATH	"/io/vfiod/Broker1"
+#define MANAGER_IFACE	"io.vfiod.Broker1.Manager"
+#define CLAIM_IFACE	"io.vfiod.Broker1.Claim"
+#define CLAIM_BATCH_MAX 64 /* entries per MapDmaBatch */
 
 static const char *address = "unix:path=/run/vfiod/broker.sock";
 static const char *destination; /* set with --system */
@@ -192,24 +197,41 @@ static void claim_close(Claim *c)
 	c->device_fd = c->container_fd = -1;
 }
 
-static int call_claim(sd_bus *bus, Claim *c, const char *method, sd_bus_error *e,
-		      sd_bus_message **reply, const char *types, ...)
+static sd_bus_message *claim_method(sd_bus *bus, Claim *c, const char *method)
 {
 	sd_bus_message *m = NULL;
-	va_list ap;
 	int r;
 
 	r = sd_bus_message_new_method_call(bus, &m, destination, c->path, CLAIM_IFACE, method);
-	if (r >= 0 && types) {
+	if (r < 0)
+		die(method, r);
+	return m;
+}
+
+/* Sends m (taken) and waits for the reply. */
+static int claim_send(sd_bus *bus, sd_bus_message *m, sd_bus_error *e, sd_bus_message **reply)
+{
+	int r = sd_bus_call(bus, m, 0, e, reply);
+
+	sd_bus_message_unref(m);
+	return r;
+}
+
+static int call_claim(sd_bus *bus, Claim *c, const char *method, sd_bus_error *e,
+		      sd_bus_message **reply, const char *types, ...)
+{
+	sd_bus_message *m = claim_method(bus, c, method);
+	va_list ap;
+	int r;
+
+	if (types) {
 		va_start(ap, types);
 		r = sd_bus_message_appendv(m, types, ap);
 		va_end(ap);
+		if (r < 0)
+			die(method, r);
 	}
-	if (r < 0)
-		die(method, r);
-	r = sd_bus_call(bus, m, 0, e, reply);
-	sd_bus_message_unref(m);
-	return r;
+	return claim_send(bus, m, e, reply);
 }
 
 static int release(sd_bus *bus, Claim *c)
@@ -668,6 +690,209 @@ static int cmd_map_reuse(sd_bus *bus, int argc, char **argv)
 	return failures ? 1 : 0;
 }
 
+typedef struct BatchEntry {
+	int fd;
+	uint64_t iova;
+	uint64_t size;
+} BatchEntry;
+
+/* MapDmaBatch of whole memfds, device reads and writes; UnmapDmaBatch when unmap. */
+static int call_batch(sd_bus *bus, Claim *c, bool unmap, const BatchEntry *b, size_t n,
+		      sd_bus_error *e)
+{
+	const char *method = unmap ? "UnmapDmaBatch" : "MapDmaBatch";
+	const char *type = unmap ? "(tt)" : "(htttu)";
+	sd_bus_message *m = claim_method(bus, c, method);
+	int r;
+
+	r = sd_bus_message_open_container(m, 'a', type);
+	for (size_t i = 0; r >= 0 && i < n; i++)
+		r = unmap ? sd_bus_message_append(m, type, b[i].iova, b[i].size)
+			  : sd_bus_message_append(m, type, b[i].fd, (uint64_t)0, b[i].size,
+						  b[i].iova, 0);
+	if (r >= 0)
+		r = sd_bus_message_close_container(m);
+	if (r < 0)
+		die(method, r);
+	return claim_send(bus, m, e, NULL);
+}
+
+static uint64_t dma_mapped(sd_bus *bus, Claim *c)
+{
+	sd_bus_error e = SD_BUS_ERROR_NULL;
+	uint64_t v = 0;
+	int r;
+
+	r = sd_bus_get_property_trivial(bus, destination, c->path, CLAIM_IFACE, "DmaMapped", &e,
+					't', &v);
+	if (r < 0)
+		die("DmaMapped", r);
+	return v;
+}
+
+/*
+ * Expects a batch to be refused with `name`, its message starting with
+ * `entry`, and DmaMapped unchanged; with name NULL, to succeed and add
+ * `added` bytes. Returns 1 on a mismatch.
+ */
+static int expect_batch(sd_bus *bus, Claim *c, const char *what, bool unmap, const char *name,
+			const char *entry, const BatchEntry *b, size_t n, int64_t added)
+{
+	sd_bus_error e = SD_BUS_ERROR_NULL;
+	uint64_t before = dma_mapped(bus, c), after;
+	int r, bad;
+
+	r = call_batch(bus, c, unmap, b, n, &e);
+	after = dma_mapped(bus, c);
+	if (name)
+		bad = r >= 0 || !sd_bus_error_has_name(&e, name) ||
+		      (entry && strncmp(e.message, entry, strlen(entry))) || after != before;
+	else
+		bad = r < 0 || after - before != (uint64_t)added;
+	printf("%s %s: %s%s%s (DmaMapped 0x%" PRIx64 " -> 0x%" PRIx64 ")\n", bad ? "FAIL" : "ok",
+	       what, r >= 0 ? "done" : e.name, r >= 0 ? "" : ": ", r >= 0 ? "" : e.message, before,
+	       after);
+	sd_bus_error_free(&e);
+	return bad;
+}
+
+#define BATCH_IOVA 0x400000
+#define OUT_IOVA   0x200000
+
+/*
+ * A brokered claim of device with edu's out page mapped at OUT_IOVA, and n
+ * sealed pages at BATCH_IOVA onwards, filled with fill, fill + 1, ...
+ * Returns 0, or non-zero when the claim or the mapping failed.
+ */
+static int batch_setup(sd_bus *bus, char *device, Claim *c, Edu *edu, BatchEntry *pages, int n,
+		       char fill)
+{
+	int out_fd, r;
+
+	r = claim(bus, &device, 1, "brokered", c);
+	if (r)
+		return r;
+	edu_open(c, edu);
+	edu->out = filled_page(&out_fd, 0);
+	for (int i = 0; i < n; i++) {
+		pages[i] = (BatchEntry){.iova = BATCH_IOVA + i * PAGE, .size = PAGE};
+		filled_page(&pages[i].fd, (uint8_t)(fill + i));
+	}
+	return map_page(bus, c, out_fd, OUT_IOVA, 0);
+}
+
+/* Brokered batches on the wire: mapped as a whole, refused as a whole, unmapped as a whole. */
+static int cmd_map_batch(sd_bus *bus, int argc, char **argv)
+{
+	BatchEntry pages[4], b[CLAIM_BATCH_MAX + 1];
+	int unsealed, big, failures = 0;
+	Edu edu;
+	Claim c;
+	int r;
+
+	if (argc != 1)
+		return 2;
+	r = batch_setup(bus, argv[0], &c, &edu, pages, 4, 'A');
+	if (r)
+		return r;
+
+	failures +=
+	    expect_batch(bus, &c, "a batch of four pages", false, NULL, NULL, pages, 4, 4 * PAGE);
+	failures +=
+	    expect_device_sees(&edu, "entry 2 of the batch", BATCH_IOVA + 2 * PAGE, OUT_IOVA, 'C');
+	failures += expect_device_sees(&edu, "entry 0 of the batch", BATCH_IOVA, OUT_IOVA, 'A');
+
+	/* Each refused as a whole: nothing of it is mapped. */
+	memcpy(b, pages, sizeof(pages));
+	for (int i = 0; i < 4; i++)
+		b[i].iova += 0x100000;
+	b[2].iova = b[0].iova;
+	failures += expect_batch(bus, &c, "an overlap inside the batch", false,
+				 "io.vfiod.Error.BadIova", "entry 2: ", b, 4, 0);
+	b[2].iova = 0xfee00000;
+	failures += expect_batch(bus, &c, "an IOVA in the MSI window", false,
+				 "io.vfiod.Error.BadIova", "entry 2: ", b, 4, 0);
+	b[2].iova = pages[2].iova + 0x100000;
+	memfd_new(PAGE, 0, &unsealed);
+	b[3].fd = unsealed;
+	failures += expect_batch(bus, &c, "an unsealed memfd", false, "io.vfiod.Error.BadMemfd",
+				 "entry 3: ", b, 4, 0);
+	/* The last entry fits what is left of the quota on its own, not after the others. */
+	b[3].size = c.quota - dma_mapped(bus, &c) - 2 * PAGE;
+	memfd_new(b[3].size, F_SEAL_SHRINK, &big);
+	b[3].fd = big;
+	b[3].iova = 0x1000000;
+	failures += expect_batch(bus, &c, "over the quota together", false,
+				 "io.vfiod.Error.QuotaExceeded", "entry 3: ", b, 4, 0);
+	failures += expect_batch(bus, &c, "an empty batch", false, "io.vfiod.Error.InvalidArgument",
+				 NULL, b, 0, 0);
+	for (size_t i = 0; i < sizeof(b) / sizeof(b[0]); i++)
+		b[i] = (BatchEntry){.fd = pages[0].fd, .iova = 0x800000 + i * PAGE, .size = PAGE};
+	failures += expect_batch(bus, &c, "65 entries", false, "io.vfiod.Error.LimitExceeded", NULL,
+				 b, sizeof(b) / sizeof(b[0]), 0);
+	/* The same IOVAs are free: all of the refused batches left nothing behind. */
+	memcpy(b, pages, sizeof(pages));
+	for (int i = 0; i < 4; i++)
+		b[i].iova += 0x100000;
+	failures +=
+	    expect_batch(bus, &c, "the refused IOVAs, mapped", false, NULL, NULL, b, 4, 4 * PAGE);
+	failures +=
+	    expect_device_sees(&edu, "entry 3 of the second batch", b[3].iova, OUT_IOVA, 'D');
+
+	/* Unmapping is all or nothing too. */
+	BatchEntry unknown[] = {b[0], {.iova = 0x900000, .size = PAGE}};
+	failures += expect_batch(bus, &c, "unmap with an unknown range", true,
+				 "io.vfiod.Error.BadIova", "entry 1: ", unknown, 2, 0);
+	BatchEntry twice[] = {b[1], b[1]};
+	failures += expect_batch(bus, &c, "unmap of one range twice", true,
+				 "io.vfiod.Error.BadIova", "entry 1: ", twice, 2, 0);
+	failures += expect_batch(bus, &c, "unmap of the first batch", true, NULL, NULL, pages, 4,
+				 -4 * (int64_t)PAGE);
+	failures += expect_batch(bus, &c, "unmap of the second batch", true, NULL, NULL, b, 4,
+				 -4 * (int64_t)PAGE);
+	failures +=
+	    expect_batch(bus, &c, "the first batch again", false, NULL, NULL, pages, 4, 4 * PAGE);
+	failures +=
+	    expect_device_sees(&edu, "entry 1 mapped again", BATCH_IOVA + PAGE, OUT_IOVA, 'B');
+
+	release(bus, &c);
+	munmap((void *)edu.bar, edu.bar_size);
+	printf("%d failure(s)\n", failures);
+	return failures ? 1 : 0;
+}
+
+/*
+ * With vfio_iommu_type1's dma_entry_limit at 4 for this claim's container
+ * (the guest script sets it): the kernel refuses the fourth mapping of a
+ * batch, and the three before it must be unmapped again.
+ */
+static int cmd_map_batch_rollback(sd_bus *bus, int argc, char **argv)
+{
+	BatchEntry pages[5];
+	int failures = 0;
+	Edu edu;
+	Claim c;
+	int r;
+
+	if (argc != 1)
+		return 2;
+	r = batch_setup(bus, argv[0], &c, &edu, pages, 5, 'a');
+	if (r)
+		return r;
+	failures += expect_batch(bus, &c, "the kernel refuses entry 3", false,
+				 "io.vfiod.Error.Failed", "entry 3: ", pages, 5, 0);
+	/* Had entries 0-2 stayed in the container, it would refuse these. */
+	failures +=
+	    expect_batch(bus, &c, "entries 0-2 again", false, NULL, NULL, pages, 3, 3 * PAGE);
+	failures += expect_device_sees(&edu, "entry 2 after the rollback", BATCH_IOVA + 2 * PAGE,
+				       OUT_IOVA, 'c');
+	failures += expect_batch(bus, &c, "unmap", true, NULL, NULL, pages, 3, -3 * (int64_t)PAGE);
+	release(bus, &c);
+	munmap((void *)edu.bar, edu.bar_size);
+	printf("%d failure(s)\n", failures);
+	return failures ? 1 : 0;
+}
+
 static int cmd_cycle(sd_bus *bus, int argc, char **argv)
 {
 	sd_bus_error e = SD_BUS_ERROR_NULL;
@@ -784,9 +1009,8 @@ int main(int argc, char **argv)
 		argv++;
 	}
 	if (argc < 2) {
-		fprintf(
-		    stderr,
-		    "usage: vfiod-probe [--address ADDR] claim|map-refusals|map-reuse|cycle ...\n");
+		fprintf(stderr, "usage: vfiod-probe [--address ADDR] "
+				"claim|map-refusals|map-batch|map-reuse|cycle ...\n");
 		return 2;
 	}
 	bus = connect_broker();
@@ -794,6 +1018,10 @@ int main(int argc, char **argv)
 		r = cmd_claim(bus, argc - 2, argv + 2);
 	else if (!strcmp(argv[1], "map-refusals"))
 		r = cmd_map_refusals(bus, argc - 2, argv + 2);
+	else if (!strcmp(argv[1], "map-batch"))
+		r = cmd_map_batch(bus, argc - 2, argv + 2);
+	else if (!strcmp(argv[1], "map-batch-rollback"))
+		r = cmd_map_batch_rollback(bus, argc - 2, argv + 2);
 	else if (!strcmp(argv[1], "map-reuse"))
 		r = cmd_map_reuse(bus, argc - 2, argv + 2);
 	else if (!strcmp(argv[1], "cycle"))
