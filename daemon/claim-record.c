@@ -19,6 +19,8 @@ int claim_record_format(const ClaimRecord *r, char buf[static CLAIM_RECORD_SIZE]
 	int k;
 
 	memset(buf, 0, CLAIM_RECORD_SIZE);
+	if (r->n_devices > CLAIM_MAX_DEVICES || r->n_moves > CLAIM_RECORD_MAX_MOVES)
+		return -E2BIG;
 	k = snprintf(buf, CLAIM_RECORD_SIZE,
 		     CLAIM_RECORD_HEADER "\n"
 					 "id=%" PRIu64 "\n"
@@ -36,11 +38,17 @@ int claim_record_format(const ClaimRecord *r, char buf[static CLAIM_RECORD_SIZE]
 	if (k < 0 || (size_t)k >= CLAIM_RECORD_SIZE)
 		return -E2BIG;
 	n = k;
-	for (size_t i = 0; i < r->n_devices; i++) {
-		const ClaimRecordDevice *d = r->devices + i;
+	for (size_t i = 0; i < r->n_devices + r->n_moves; i++) {
+		if (i < r->n_devices)
+			k = snprintf(buf + n, CLAIM_RECORD_SIZE - n, "device=%s %d %d\n",
+				     r->devices[i].address, r->devices[i].group,
+				     r->devices[i].irq_index);
+		else {
+			const ClaimRecordMove *mv = r->moves + (i - r->n_devices);
 
-		k = snprintf(buf + n, CLAIM_RECORD_SIZE - n, "device=%s %d %d\n", d->address,
-			     d->group, d->irq_index);
+			k = snprintf(buf + n, CLAIM_RECORD_SIZE - n, "moved=%s %d %s\n",
+				     mv->address, mv->group, mv->driver[0] ? mv->driver : "-");
+		}
 		if (k < 0 || (size_t)k >= CLAIM_RECORD_SIZE - n) {
 			memset(buf, 0, CLAIM_RECORD_SIZE);
 			return -E2BIG;
@@ -107,6 +115,47 @@ static int parse_device(char *value, ClaimRecord *r, const char **reason)
 	return 0;
 }
 
+/* A kernel driver name: 1..CLAIM_RECORD_DRIVER_MAX-1 of [A-Za-z0-9_.+-], not "-". */
+static bool driver_name_is_valid(const char *s)
+{
+	size_t n = strlen(s);
+
+	if (n == 0 || n >= CLAIM_RECORD_DRIVER_MAX || streq(s, "-"))
+		return false;
+	return strspn(s, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_.+-") == n;
+}
+
+/* "ADDRESS GROUP DRIVER", single spaces; DRIVER "-" when it had none. */
+static int parse_move(char *value, ClaimRecord *r, const char **reason)
+{
+	char *group, *driver;
+	ClaimRecordMove *mv;
+	uint64_t v;
+
+	if (r->n_moves >= CLAIM_RECORD_MAX_MOVES)
+		return bad(reason, "too many moved devices");
+	group = strchr(value, ' ');
+	driver = group ? strchr(group + 1, ' ') : NULL;
+	if (!driver)
+		return bad(reason, "malformed moved device");
+	*group++ = '\0';
+	*driver++ = '\0';
+	if (!pci_address_is_valid(value))
+		return bad(reason, "bad moved device address");
+	if (!parse_u64(group, INT_MAX, &v))
+		return bad(reason, "bad IOMMU group of a moved device");
+	if (!streq(driver, "-") && !driver_name_is_valid(driver))
+		return bad(reason, "bad driver name");
+	for (size_t i = 0; i < r->n_moves; i++)
+		if (streq(r->moves[i].address, value))
+			return bad(reason, "moved device named twice");
+	mv = r->moves + r->n_moves++;
+	snprintf(mv->address, sizeof(mv->address), "%s", value);
+	mv->group = (int)v;
+	snprintf(mv->driver, sizeof(mv->driver), "%s", streq(driver, "-") ? "" : driver);
+	return 0;
+}
+
 enum {
 	SEEN_ID = 1 << 0,
 	SEEN_UID = 1 << 1,
@@ -132,6 +181,8 @@ static int parse_line(char *line, ClaimRecord *r, unsigned *seen, const char **r
 	*value++ = '\0';
 	if (streq(line, "device"))
 		return parse_device(value, r, reason);
+	if (streq(line, "moved"))
+		return parse_move(value, r, reason);
 
 	if (streq(line, "id")) {
 		bit = SEEN_ID;

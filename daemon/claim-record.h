@@ -17,6 +17,8 @@
  *   revoke-grace-usec=10000000
  *   revoke-force=no
  *   device=0000:00:03.0 12 -1        (address, IOMMU group, enabled IRQ index)
+ *   moved=0000:00:06.0 5 e1000e      (0 or more: moved to vfio-pci for the claim,
+ *                                     IOMMU group, the driver it had or "-")
  */
 #pragma once
 
@@ -38,6 +40,15 @@ typedef struct ClaimRecordDevice {
 	int irq_index; /* -1: none */
 } ClaimRecordDevice;
 
+/* A device vfiod moved to vfio-pci for the claim (MayRebind=), to move back at its end. */
+#define CLAIM_RECORD_MAX_MOVES	32u
+#define CLAIM_RECORD_DRIVER_MAX 64u
+typedef struct ClaimRecordMove {
+	char address[PCI_ADDRESS_MAX];
+	int group;
+	char driver[CLAIM_RECORD_DRIVER_MAX]; /* "" when it was bound to none */
+} ClaimRecordMove;
+
 typedef struct ClaimRecord {
 	uint64_t id;
 	uid_t uid;
@@ -50,6 +61,8 @@ typedef struct ClaimRecord {
 	bool revoke_force;
 	ClaimRecordDevice devices[CLAIM_MAX_DEVICES];
 	size_t n_devices;
+	ClaimRecordMove moves[CLAIM_RECORD_MAX_MOVES];
+	size_t n_moves;
 } ClaimRecord;
 
 /* Writes r into buf (CLAIM_RECORD_SIZE bytes, NUL-padded); -E2BIG if it does not fit. */

@@ -756,6 +756,7 @@ void claim_to_record(const Claim *c, ClaimRecord *ret)
 	    .revoke_force = c->revoke_force,
 	    .n_devices = c->n_devices,
 	};
+	ret->n_moves = rebind_claim_moves(c->manager, c, ret->moves, CLAIM_RECORD_MAX_MOVES);
 	for (size_t i = 0; i < c->n_devices; i++) {
 		memcpy(ret->devices[i].address, c->devices[i].address,
 		       sizeof(ret->devices[i].address));
@@ -868,6 +869,17 @@ int claim_restore(Client *client, const ClaimRecord *record, VfioContext *contex
 	for (size_t i = 0; i < c->n_devices; i++)
 		audit_log(AUDIT_CLAIM, client, c->devices[i].address, c->id,
 			  "restored from the fd store", dma_mode_to_string(c->dma_mode));
+	/* Last: from here on, the claim's end moves these devices back. */
+	for (size_t i = 0; i < record->n_moves; i++) {
+		r = rebind_restore_move(m, c, record->moves + i);
+		if (r < 0)
+			log_warning_errno(r,
+					  "Claim %" PRIu64 ": cannot remember that %s goes back "
+					  "to %s: %m",
+					  c->id, record->moves[i].address,
+					  record->moves[i].driver[0] ? record->moves[i].driver
+								     : "(no driver)");
+	}
 	*ret = TAKE_PTR(c);
 	return 0;
 }

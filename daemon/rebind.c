@@ -271,6 +271,50 @@ void rebind_restore_claim(Claim *c)
 		rebind_restore_pending(m, c->client);
 }
 
+size_t rebind_claim_moves(Manager *m, const Claim *c, ClaimRecordMove *ret, size_t max)
+{
+	size_t n = 0;
+
+	for (size_t i = 0; m->rebinds && i < m->rebinds->n; i++) {
+		const Rebind *r = m->rebinds->items + i;
+
+		if (r->state != REBIND_CLAIMED || r->claim != c)
+			continue;
+		if (n < max) {
+			memcpy(ret[n].address, r->address, sizeof(ret[n].address));
+			ret[n].group = r->group;
+			snprintf(ret[n].driver, sizeof(ret[n].driver), "%s", r->driver ?: "");
+		}
+		n++;
+	}
+	return n;
+}
+
+int rebind_restore_move(Manager *m, const Claim *c, const ClaimRecordMove *move)
+{
+	PciDeviceInfo info;
+	bool still;
+	int r;
+
+	r = sysfs_read_pci_device(m->root_fd, move->address, &info);
+	if (r == -ENODEV)
+		return 0;
+	if (r < 0)
+		return r;
+	still = driver_is_vfio_pci(info.driver) && info.iommu_group == move->group;
+	pci_device_info_done(&info);
+	if (!still) {
+		log_warning("Claim %" PRIu64 ": %s is no longer on vfio-pci in IOMMU group %d; "
+			    "vfiod will not move it back to %s",
+			    c->id, move->address, move->group,
+			    move->driver[0] ? move->driver : "(no driver)");
+		return 0;
+	}
+	r = rebind_add(m, move->address, move->group, move->driver[0] ? move->driver : NULL,
+		       REBIND_CLAIMED, c);
+	return r < 0 ? r : 1;
+}
+
 /* Whether client may have vfiod move member d: managed, and a rule with MayRebind=yes. */
 static const PolicyRule *may_rebind(Manager *m, Client *client, Device *d)
 {

@@ -34,8 +34,11 @@
  * the device, lets the kernel choose with drivers_probe). Only the named
  * device moves: binding the rest of its group is the admin's call.
  *
- * What vfiod remembers lives in memory: after a restart, devices it had bound
- * stay on vfio-pci and Unbind() lets the kernel choose their driver.
+ * Restarts. The devices moved for a claim are part of the claim's record in
+ * the fd store (claim-record.h): a claim restored after a restart still moves
+ * them back at its end. What Bind() remembers lives in memory only: after a
+ * restart, devices it bound stay on vfio-pci and Unbind() lets the kernel
+ * choose their driver.
  */
 #pragma once
 
@@ -43,6 +46,7 @@
 #include <sys/types.h>
 #include <systemd/sd-bus.h>
 
+#include "claim-record.h"
 #include "manager.h"
 #include "sysfs.h"
 
@@ -61,6 +65,20 @@ int rebind_for_claim(Claim *c, Client *client, const PciDeviceInfo *infos, size_
 
 /* Restores the devices rebound for claim c; call when its fds are closed. */
 void rebind_restore_claim(Claim *c);
+
+/*
+ * The devices moved to vfio-pci for claim c, for its record: fills up to max
+ * entries of ret and returns how many there are (possibly more than max).
+ */
+size_t rebind_claim_moves(Manager *m, const Claim *c, ClaimRecordMove *ret, size_t max);
+
+/*
+ * After a restart: remembers a move recorded for the restored claim c, so
+ * that its end moves the device back. Only if the device is still on vfio-pci
+ * in that IOMMU group (it may have been moved meanwhile). Returns 1 when
+ * remembered, 0 when not, or a negative errno.
+ */
+int rebind_restore_move(Manager *m, const Claim *c, const ClaimRecordMove *move);
 
 /*
  * Bind(): moves managed device `address` to vfio-pci for client (an admin,

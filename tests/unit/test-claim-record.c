@@ -145,6 +145,46 @@ static void test_malformed(void)
 	CHECK(r.id == 0 && r.n_devices == 0);
 }
 
+/* Devices moved to vfio-pci for the claim: the driver they had, or none. */
+static void test_moves(void)
+{
+	ClaimRecord r = {.id = 3, .uid = 1, .gid = 1, .pid = 2, .dma_mode = DMA_MODE_BROKERED},
+		    back;
+	char buf[CLAIM_RECORD_SIZE];
+
+	snprintf(r.devices[0].address, sizeof(r.devices[0].address), "0000:00:06.0");
+	r.devices[0].group = 5;
+	r.devices[0].irq_index = -1;
+	r.n_devices = 1;
+	snprintf(r.moves[0].address, sizeof(r.moves[0].address), "0000:00:06.0");
+	r.moves[0].group = 5;
+	snprintf(r.moves[0].driver, sizeof(r.moves[0].driver), "e1000e");
+	snprintf(r.moves[1].address, sizeof(r.moves[1].address), "0000:00:06.1");
+	r.moves[1].group = 5; /* it had no driver */
+	r.n_moves = 2;
+	CHECK(claim_record_format(&r, buf) == 0);
+	CHECK(strstr(buf, "moved=0000:00:06.0 5 e1000e\nmoved=0000:00:06.1 5 -\n") != NULL);
+	CHECK(claim_record_parse(buf, sizeof(buf), &back, NULL) == 0);
+	CHECK(back.n_moves == 2 && back.moves[1].group == 5);
+	CHECK_STREQ(back.moves[0].driver, "e1000e");
+	CHECK_STREQ(back.moves[1].driver, "");
+	CHECK_STREQ(back.moves[1].address, "0000:00:06.1");
+
+	CHECK(parse_edited("-1\n", "-1\nmoved=0000:00:06.0 5 snd_hda_intel\n") == 0);
+	CHECK(parse_edited("-1\n", "-1\nmoved=0000:00:06.0 5 e1000e\nmoved=0000:00:06.0 5 -\n") ==
+	      -EBADMSG);
+	CHECK(parse_edited("-1\n", "-1\nmoved=0000:00:06.0 5\n") == -EBADMSG);
+	CHECK(parse_edited("-1\n", "-1\nmoved=0000:00:06.0 5 \n") == -EBADMSG);
+	CHECK(parse_edited("-1\n", "-1\nmoved=0000:00:06.0 -5 e1000e\n") == -EBADMSG);
+	CHECK(parse_edited("-1\n", "-1\nmoved=0000:0:06.0 5 e1000e\n") == -EBADMSG);
+	CHECK(parse_edited("-1\n", "-1\nmoved=0000:00:06.0 5 ../e1000e\n") == -EBADMSG);
+	CHECK(parse_edited("-1\n", "-1\nmoved=0000:00:06.0 5 e1000 e\n") == -EBADMSG);
+	CHECK(parse_edited("-1\n",
+			   "-1\nmoved=0000:00:06.0 5 "
+			   "a123456789012345678901234567890123456789012345678901234567890123\n") ==
+	      -EBADMSG);
+}
+
 static void test_too_many_devices(void)
 {
 	char text[CLAIM_RECORD_SIZE], *p = text;
@@ -164,6 +204,7 @@ int main(void)
 {
 	test_round_trip();
 	test_malformed();
+	test_moves();
 	test_too_many_devices();
 	return test_exit();
 }

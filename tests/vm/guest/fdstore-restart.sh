@@ -7,6 +7,8 @@
 # bus shows the same holders, another user gets Busy, and a claim ends when
 # its holder exits. Without a store (no NOTIFY_SOCKET) a SIGTERM releases as
 # before; a corrupted record is refused with a warning and the device released.
+# A device moved to vfio-pci for a claim (MayRebind=) goes back to its driver
+# when the restored claim ends.
 . "$SOURCE_DIR/tests/vm/vfiod-lib.sh"
 
 ACTIVATE_LOOP=$BUILD_DIR/tests/unit/activate-loop
@@ -25,7 +27,7 @@ start_loop() {
 	: >"$STORE"
 	rm -f "$VFIOD_SOCKET"
 	"$ACTIVATE_LOOP" --fdstore 64 --restart "$@" "$VFIOD_SOCKET" -- "$VFIOD_BIN" \
-		--no-system-bus --config "$VFIOD_CONFIG" --log-level debug >>"$STORE" 2>>"$LOG" </dev/null &
+		--no-system-bus --config "${CONFIG:-$VFIOD_CONFIG}" --log-level debug >>"$STORE" 2>>"$LOG" </dev/null &
 	LOOP=$!
 	wait_until 20 at_least "vfiod .* ready" "$LOG" 1 || { cat "$LOG"; fail "vfiod did not start"; }
 }
@@ -126,4 +128,25 @@ kill -TERM "$D_PID"
 wait "$D_PID" || true
 wait_until 10 claimable "$EDU1" ||
 	fail "$EDU1 not claimable after the refused claim's holder exited"
+stop_loop
+
+note "4. a device moved to vfio-pci for a claim goes back once its restored claim ends"
+conf=/run/vfiod-fdstore-rebind.conf
+{
+	cat "$VFIOD_CONFIG"
+	printf '\n[Rule nic-rebind]\nAddresses=%s\nUsers=1001\nMayRebind=yes\n' "$E1000E"
+} >"$conf"
+chmod 0644 "$conf"
+on_driver() { [ "$(driver_of "$E1000E")" = "$1" ]; }
+on_driver e1000e || fail "fixture: $E1000E is on '$(driver_of "$E1000E")', not e1000e"
+CONFIG=$conf start_loop
+hold E 1001 "$E1000E" container
+on_driver vfio-pci || fail "$E1000E was not moved to vfio-pci for the claim"
+restart
+at_least "Claim [0-9]*: restored for uid=1001 pid=$E_PID" "$LOG" 1 || fail "the claim of $E1000E was not restored"
+on_driver vfio-pci || fail "$E1000E left vfio-pci while its claim was held"
+kill -TERM "$E_PID"
+wait "$E_PID" || true
+wait_until 20 on_driver e1000e ||
+	fail "$E1000E not back on e1000e after its restored claim ended: on '$(driver_of "$E1000E")'"
 stop_loop
