@@ -234,6 +234,14 @@ static void send_slow_claim(Bench *b)
 }
 
 /* The clock's part of the loop: phase changes, the slow claim, paced sends. False when done. */
+static bool calls_in_flight(const Bench *b)
+{
+	for (unsigned i = 0; i < b->n_conns; i++)
+		if (b->conns[i].busy)
+			return true;
+	return false;
+}
+
 static bool step(Bench *b)
 {
 	double now = now_usec();
@@ -255,7 +263,7 @@ static bool step(Bench *b)
 			send_slow_claim(b);
 		if (now >= b->phase_end) {
 			b->phase = PHASE_DONE;
-			/* What is in flight, and the slow claim, may still come back. */
+			/* What is in flight, and the slow claim, get 5 s more to come back. */
 			b->phase_end = now + 5e6;
 			return true;
 		}
@@ -268,7 +276,7 @@ static bool step(Bench *b)
 		return true;
 	case PHASE_DONE:
 	default:
-		return now < b->phase_end && b->slow_done == 0;
+		return now < b->phase_end && (b->slow_done == 0 || calls_in_flight(b));
 	}
 }
 
