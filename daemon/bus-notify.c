@@ -16,6 +16,7 @@
 #include "client.h"
 #include "device.h"
 #include "log.h"
+#include "peer-io.h"
 
 #define OBJECT_MANAGER_INTERFACE "org.freedesktop.DBus.ObjectManager"
 #define PROPERTIES_INTERFACE	 "org.freedesktop.DBus.Properties"
@@ -67,6 +68,7 @@ static void notify(Manager *m, const Notification *n, const char *path)
 		r = n->emit(c->bus, path);
 		if (r < 0)
 			log_debug_errno(r, "Cannot emit a signal to %s: %m", c->label);
+		peer_io_sent(c);
 	}
 }
 

@@ -13,6 +13,7 @@
 #include "claim.h"
 #include "client.h"
 #include "log.h"
+#include "peer-io.h"
 
 static int claim_send_revoked(Claim *c, const char *device, const char *reason)
 {
@@ -40,7 +41,9 @@ static int claim_send_revoked(Claim *c, const char *device, const char *reason)
 	r = sd_bus_message_append(msg, "ss", device, reason);
 	if (r < 0)
 		return r;
-	return sd_bus_send(holder->bus, msg, NULL);
+	r = sd_bus_send(holder->bus, msg, NULL);
+	peer_io_sent(holder);
+	return r;
 }
 
 static int on_grace_over(sd_event_source *s, uint64_t usec, void *userdata)

@@ -10,6 +10,7 @@
 #include "bus-error.h"
 #include "claim.h"
 #include "log.h"
+#include "peer-io.h"
 #include "polkit.h"
 
 #ifndef SO_PEERPIDFD
@@ -42,6 +43,7 @@ Client *client_free(Client *c)
 		log_debug("Client %s gone", c->label);
 
 	c->free_source = sd_event_source_unref(c->free_source);
+	peer_io_detach(c);
 	c->exit_source = sd_event_source_disable_unref(c->exit_source);
 	c->track = sd_bus_track_unref(c->track);
 	if (c->transport == CLIENT_PEER)
@@ -125,8 +127,7 @@ static int on_free_deferred(sd_event_source *s, void *userdata)
 	return 0;
 }
 
-/* Frees the client from the event loop, outside the callback of its own connection. */
-static int client_free_later(Client *c)
+int client_free_later(Client *c)
 {
 	if (c->free_source)
 		return 0;
@@ -138,8 +139,8 @@ static int on_peer_disconnected(sd_bus_message *m, void *userdata, sd_bus_error 
 	Client *c = userdata;
 
 	log_debug("Peer %s disconnected", c->label);
-	if (client_free_later(c) < 0)
-		client_free(c); /* last resort; sd-bus holds its own reference while dispatching */
+	/* If this fails, peer-io.c frees the client once sd_bus_process() returns. */
+	(void)client_free_later(c);
 	return 0;
 }
 
@@ -225,14 +226,14 @@ int client_new_peer(Manager *m, int fd, Client **ret)
 	r = manager_add_bus_objects(m, c->bus, c);
 	if (r < 0)
 		return r;
-	r = sd_bus_attach_event(c->bus, m->event, SD_EVENT_PRIORITY_NORMAL);
-	if (r < 0)
-		return r;
 	r = sd_bus_start(c->bus);
 	if (r < 0)
 		/* A peer that hangs up at once (a liveness probe) is no reason to warn. */
 		return log_full_errno(r == -ECONNRESET || r == -EPIPE ? LOG_DEBUG : LOG_WARNING, r,
 				      "Cannot start connection of %s: %m", c->label);
+	r = peer_io_attach(c);
+	if (r < 0)
+		return r;
 
 	log_debug("Peer connected: %s", c->label);
 	manager_notify_status(m);

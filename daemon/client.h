@@ -31,6 +31,10 @@ struct Client {
 	char *bus_name;	     /* SYSTEM_BUS: unique name */
 	sd_bus_track *track; /* SYSTEM_BUS: tells when the name vanishes */
 	sd_event_source *free_source; /* deferred free after disconnect */
+	/* PEER: the connection's place in the event loop (peer-io.h). */
+	sd_event_source *io_source;
+	sd_event_source *io_timer;
+	uint32_t io_events;
 	/* PEER: the broadcast signals it asked for (AddMatch), as a bus daemon keeps them. */
 	BusMatchSet match_rules;
 
@@ -84,3 +88,6 @@ void client_policy_subject(const Client *c, PolicySubject *ret);
 
 /* Releases every claim of the client and frees it. */
 Client *client_free(Client *c);
+
+/* Frees the client from the event loop, outside the callbacks of its own connection. */
+int client_free_later(Client *c);
