@@ -80,14 +80,13 @@ static int property_get_number(sd_bus *bus, const char *path, const char *interf
  * The members of one group as sysfs showed them, shared by the properties of
  * one GetAll() or GetManagedObjects() answer: that answer reads the group once
  * instead of once per property (Members, Devices, Viable, NotViableReason).
- * Only those read-only calls share it, and only within the event-loop
- * iteration that dispatches them (sd-event dispatches one source per
- * iteration, so the message pointer cannot be another call's), so no answer
- * is staler than a single read would be.
+ * Only those read-only calls share it, and only while the call is being
+ * dispatched (manager_dispatch_generation(): the message pointer alone could
+ * be another call's), so no answer is staler than a single read would be.
  */
 static struct {
 	sd_bus_message *message;
-	uint64_t iteration;
+	uint64_t generation;
 	int group;
 	int error; /* listing the group failed */
 	GroupMember *members;
@@ -102,14 +101,15 @@ static void snapshot_clear(void)
 	snapshot.message = NULL;
 }
 
-static bool snapshot_key(sd_bus *bus, sd_bus_message **ret_message, uint64_t *ret_iteration)
+static bool snapshot_key(sd_bus *bus, Manager *manager, sd_bus_message **ret_message,
+			 uint64_t *ret_generation)
 {
 	sd_bus_message *m = sd_bus_get_current_message(bus);
-	sd_event *e = sd_bus_get_event(bus);
 
-	if (!m || !e || sd_event_get_iteration(e, ret_iteration) < 0)
+	if (!m)
 		return false;
 	*ret_message = m;
+	*ret_generation = manager_dispatch_generation(manager);
 	return sd_bus_message_is_method_call(m, "org.freedesktop.DBus.Properties", "GetAll") ||
 	       sd_bus_message_is_method_call(m, "org.freedesktop.DBus.ObjectManager",
 					     "GetManagedObjects");
@@ -119,10 +119,10 @@ static bool snapshot_key(sd_bus *bus, sd_bus_message **ret_message, uint64_t *re
 static int group_members(sd_bus *bus, IommuGroup *g)
 {
 	sd_bus_message *m = NULL;
-	uint64_t iteration = 0;
-	bool shared = snapshot_key(bus, &m, &iteration);
+	uint64_t generation = 0;
+	bool shared = snapshot_key(bus, g->manager, &m, &generation);
 
-	if (shared && snapshot.message == m && snapshot.iteration == iteration &&
+	if (shared && snapshot.message == m && snapshot.generation == generation &&
 	    snapshot.group == g->number)
 		return snapshot.error;
 	snapshot_clear();
@@ -130,7 +130,7 @@ static int group_members(sd_bus *bus, IommuGroup *g)
 						  &snapshot.n);
 	/* Not shared: the next property reads again. */
 	snapshot.message = shared ? m : NULL;
-	snapshot.iteration = iteration;
+	snapshot.generation = generation;
 	snapshot.group = g->number;
 	return snapshot.error;
 }

@@ -35,7 +35,7 @@ static int remember_failure(Device *d, sd_bus_error *error, const char *name, co
 	free(d->vfio_error);
 	d->vfio_error = message;
 	d->vfio_error_name = name;
-	(void)sd_event_get_iteration(d->manager->event, &d->vfio_error_iteration);
+	d->vfio_error_generation = manager_dispatch_generation(d->manager);
 	return sd_bus_error_set(error, name, message);
 }
 
@@ -98,13 +98,11 @@ int device_load_vfio_info(Device *d, sd_bus_error *error)
 	VfioContext *context = NULL;
 	_cleanup_free_ char *reason = NULL;
 	bool borrowed;
-	uint64_t iteration = 0;
 	int fd = -EBADF, r;
 
 	if (d->vfio)
 		return 0;
-	(void)sd_event_get_iteration(m->event, &iteration);
-	if (d->vfio_error && d->vfio_error_iteration == iteration)
+	if (d->vfio_error && d->vfio_error_generation == manager_dispatch_generation(m))
 		return sd_bus_error_set(error, d->vfio_error_name, d->vfio_error);
 
 	if (!device_is_bound_to_vfio(d))

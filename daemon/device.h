@@ -43,9 +43,9 @@ typedef struct Device {
 
 	/* VFIO metadata, see device-vfio.h: NULL until read. */
 	VfioInfo *vfio;
-	char *vfio_error;	       /* why the last read failed */
-	const char *vfio_error_name;   /* its io.vfiod.Error.* name */
-	uint64_t vfio_error_iteration; /* event loop iteration of that failure */
+	char *vfio_error;		/* why the last read failed */
+	const char *vfio_error_name;	/* its io.vfiod.Error.* name */
+	uint64_t vfio_error_generation; /* manager_dispatch_generation() of that failure */
 } Device;
 
 /* The device's name in sysfs: the PCI address, or the platform device's name. */

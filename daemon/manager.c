@@ -27,6 +27,14 @@
 #include "rebind.h"
 #include "sysfs.h"
 
+uint64_t manager_dispatch_generation(Manager *m)
+{
+	uint64_t iteration = 0;
+
+	(void)sd_event_get_iteration(m->event, &iteration);
+	return iteration + m->n_peer_dispatches;
+}
+
 int manager_new(const char *root, Manager **ret)
 {
 	_cleanup_free_ Manager *m = NULL;

@@ -38,6 +38,8 @@ typedef struct RebindRegistry RebindRegistry;
 
 typedef struct Manager {
 	sd_event *event;
+	/* Peer messages dispatched: peer-io.c runs several per loop iteration. */
+	uint64_t n_peer_dispatches;
 	sd_bus *system_bus; /* NULL when not connected */
 	int root_fd;	    /* "/" or --root: sysfs and /dev are read below it */
 	int dev_fd;	    /* <root>/dev */
@@ -82,6 +84,12 @@ typedef struct Manager {
 } Manager;
 
 int manager_new(const char *root, Manager **ret);
+
+/*
+ * Differs between any two bus messages dispatched (the loop iteration plus
+ * the peer dispatches): what lives as long as one call's answer is keyed on it.
+ */
+uint64_t manager_dispatch_generation(Manager *m);
 Manager *manager_free(Manager *m);
 
 /*

@@ -60,9 +60,15 @@ static int peer_io_process(Client *c)
 	_cleanup_(sd_bus_unrefp) sd_bus *bus = sd_bus_ref(c->bus);
 	int r = 0;
 
+	/*
+	 * While output waits for the socket, one step per wakeup, as sd-bus
+	 * itself does: more steps would write ever smaller pieces of a large
+	 * reply as the peer drains it, and wake it for each.
+	 */
 	for (unsigned i = 0; i < PEER_IO_BURST; i++) {
+		c->manager->n_peer_dispatches++;
 		r = sd_bus_process(bus, NULL);
-		if (r <= 0 || sd_bus_is_open(bus) <= 0)
+		if (r <= 0 || sd_bus_is_open(bus) <= 0 || (sd_bus_get_events(bus) & POLLOUT))
 			break;
 	}
 	if (r < 0 && sd_bus_is_open(bus) > 0)
