@@ -4,13 +4,15 @@
  * sysfs tree: what GetManagedObjects lists, every identity property, group
  * membership and viability, and that unknown paths are unknown objects; the
  * signals a rescan sends, routed to each peer by its match rules as on a bus
- * (a peer without rules gets none), and AddMatch's refusals and caps.
+ * (a peer without rules gets none), and AddMatch's refusals and caps; and
+ * that one answer lists a group's members once, not once per property.
  * VFIO details, claims and live updates need the kernel: see the VM tests.
  */
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/inotify.h>
 #include <systemd/sd-bus.h>
 #include <unistd.h>
 
@@ -237,6 +239,71 @@ static void test_groups(void)
 	reason = get_string("/io/vfiod/Broker1/group/5", GROUP_IFACE, "NotViableReason");
 	CHECK(reason && strstr(reason, "0000:00:05.1") && strstr(reason, "e1000"));
 	check_path("/io/vfiod/Broker1/group/5", GROUP_IFACE, "Claim", "/");
+}
+
+static int call_group_getall(sd_bus_error *e, sd_bus_message **reply)
+{
+	return sd_bus_call_method(bus, "io.vfiod.Broker1", "/io/vfiod/Broker1/group/5",
+				  "org.freedesktop.DBus.Properties", "GetAll", e, reply, "s",
+				  GROUP_IFACE);
+}
+
+static int call_managed_objects(sd_bus_error *e, sd_bus_message **reply)
+{
+	return sd_bus_call_method(bus, "io.vfiod.Broker1", "/io/vfiod/Broker1",
+				  "org.freedesktop.DBus.ObjectManager", "GetManagedObjects", e,
+				  reply, NULL);
+}
+
+static int call_group_get_members(sd_bus_error *e, sd_bus_message **reply)
+{
+	return sd_bus_call_method(bus, "io.vfiod.Broker1", "/io/vfiod/Broker1/group/5",
+				  "org.freedesktop.DBus.Properties", "Get", e, reply, "ss",
+				  GROUP_IFACE, "Members");
+}
+
+/* How often vfiod opened group 5's devices directory while answering call(); -1 on error. */
+static int group_listings_during(const char *root,
+				 int (*call)(sd_bus_error *e, sd_bus_message **reply))
+{
+	_cleanup_close_ int fd = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
+	sd_bus_error e = SD_BUS_ERROR_NULL;
+	sd_bus_message *reply = NULL;
+	char dir[512], buf[4096];
+	int n = 0, r;
+	ssize_t len;
+
+	snprintf(dir, sizeof(dir), "%s/sys/kernel/iommu_groups/5/devices", root);
+	/* With the closes too, no two successive events are equal, which inotify would merge. */
+	if (fd < 0 || inotify_add_watch(fd, dir, IN_OPEN | IN_CLOSE_NOWRITE) < 0)
+		return -1;
+	r = call(&e, &reply);
+	sd_bus_message_unref(reply);
+	sd_bus_error_free(&e);
+	if (r < 0)
+		return -1;
+	/* The opens happened before the answer was sent: their events are queued. */
+	while ((len = read(fd, buf, sizeof(buf))) > 0)
+		for (char *p = buf; p < buf + len;) {
+			struct inotify_event *ev = (struct inotify_event *)p;
+
+			n += ev->len == 0 && (ev->mask & IN_OPEN); /* the directory itself */
+			p += sizeof(*ev) + ev->len;
+		}
+	return n;
+}
+
+/*
+ * The four group properties of one answer share one listing of the group
+ * (bus-group.c): a GetAll of the group, and GetManagedObjects, read it once;
+ * separate calls read it again (nothing is kept across answers).
+ */
+static void test_group_read_once(const char *root)
+{
+	CHECK(group_listings_during(root, call_group_getall) == 1);
+	CHECK(group_listings_during(root, call_managed_objects) == 1);
+	CHECK(group_listings_during(root, call_group_get_members) == 1);
+	CHECK(group_listings_during(root, call_group_get_members) == 1);
 }
 
 static void expect_unknown(const char *path, const char *iface, const char *property)
@@ -541,6 +608,7 @@ int main(void)
 		test_device_properties();
 		test_holder_is_empty();
 		test_groups();
+		test_group_read_once(root);
 		test_unknown_paths();
 		test_match_errors(paths.address);
 		test_rescan(vfiod, root, paths.address);
