@@ -73,8 +73,11 @@ static int batch_size_check(Claim *c, size_t n, sd_bus_error *error)
 	return 0;
 }
 
-/* What the kernel must not see: 0, or a negative errno for dma_error_name() with a reason. */
-static int map_check(Claim *c, const ClaimDmaMap *m, char **ret_reason)
+/*
+ * What the kernel must not see: 0, or a negative errno for dma_error_name() with a reason.
+ * *f is the memfd as inspected, for map_commit().
+ */
+static int map_check(Claim *c, const ClaimDmaMap *m, DmaMemfd *f, char **ret_reason)
 {
 	int r;
 
@@ -86,11 +89,11 @@ static int map_check(Claim *c, const ClaimDmaMap *m, char **ret_reason)
 	r = dma_space_check(&c->dma, m->iova, m->size, ret_reason);
 	if (r < 0)
 		return r;
-	r = dma_memfd_check(m->memfd, m->offset, m->size, c->dma.pgsizes & -c->dma.pgsizes,
-			    ret_reason);
+	dma_memfd_inspect(m->memfd, f);
+	r = dma_memfd_check(f, m->offset, m->size, c->dma.pgsizes & -c->dma.pgsizes, ret_reason);
 	if (r < 0)
 		return r;
-	r = dma_views_check_fd(m->memfd, map_writes(m));
+	r = dma_views_check(f, map_writes(m));
 	if (r < 0) {
 		if (asprintf(ret_reason, "cannot map the memfd%s: %s",
 			     map_writes(m) ? " writable (is it sealed against writes?)" : "",
@@ -107,8 +110,12 @@ static void drop_reservations(Claim *c, const ClaimDmaMap *maps, size_t n)
 		(void)dma_space_remove(&c->dma, maps[i].iova, maps[i].size, NULL);
 }
 
-/* Checks every entry and reserves its range; the reservations have no vaddr yet. */
-static int map_reserve(Claim *c, const ClaimDmaMap *maps, size_t n, sd_bus_error *error)
+/*
+ * Checks every entry and reserves its range; the reservations have no vaddr
+ * yet. fds[i] is entry i's memfd as inspected.
+ */
+static int map_reserve(Claim *c, const ClaimDmaMap *maps, DmaMemfd *fds, size_t n,
+		       sd_bus_error *error)
 {
 	uint64_t others;
 	int r;
@@ -119,7 +126,7 @@ static int map_reserve(Claim *c, const ClaimDmaMap *maps, size_t n, sd_bus_error
 	for (size_t i = 0; i < n; i++) {
 		_cleanup_free_ char *reason = NULL;
 
-		r = map_check(c, maps + i, &reason);
+		r = map_check(c, maps + i, fds + i, &reason);
 		if (r >= 0) {
 			r = dma_space_add(&c->dma, maps[i].iova, maps[i].size, NULL);
 			if (r < 0) {
@@ -137,13 +144,13 @@ static int map_reserve(Claim *c, const ClaimDmaMap *maps, size_t n, sd_bus_error
 }
 
 /* Gets the daemon's view of the memfd and has the kernel map it at the reserved range. */
-static int map_commit(Claim *c, const ClaimDmaMap *m)
+static int map_commit(Claim *c, const ClaimDmaMap *m, const DmaMemfd *f)
 {
 	bool write = map_writes(m), read = !m->flags || (m->flags & 1);
 	void *vaddr;
 	int r;
 
-	r = dma_views_get(&c->dma_views, m->memfd, m->offset, m->size, write, &vaddr);
+	r = dma_views_get(&c->dma_views, f, m->offset, m->size, write, &vaddr);
 	if (r < 0)
 		return r;
 	r = c->manager->backend->map_dma(c->context, vaddr, m->iova, m->size, read, write);
@@ -178,17 +185,18 @@ static void map_uncommit(Claim *c, const ClaimDmaMap *m)
 
 int claim_map_dma(Claim *c, const ClaimDmaMap *maps, size_t n, sd_bus_error *error)
 {
+	DmaMemfd fds[DMA_BATCH_MAX];
 	uint64_t total = 0;
 	int r;
 
 	r = batch_size_check(c, n, error);
 	if (r < 0)
 		return r;
-	r = map_reserve(c, maps, n, error);
+	r = map_reserve(c, maps, fds, n, error);
 	if (r < 0)
 		return r;
 	for (size_t i = 0; i < n; i++) {
-		r = map_commit(c, maps + i);
+		r = map_commit(c, maps + i, fds + i);
 		if (r >= 0) {
 			total += maps[i].size;
 			continue;

@@ -10,21 +10,20 @@
 
 #include "util.h"
 
-int dma_views_check_fd(int fd, bool writable)
+static int check_seals(int seals, bool writable)
 {
-	int flags, seals;
-
-	flags = fcntl(fd, F_GETFL);
-	if (flags < 0)
-		return negative_errno();
-	if ((flags & O_ACCMODE) == O_WRONLY || (writable && (flags & O_ACCMODE) != O_RDWR))
-		return -EACCES;
-	if (!writable)
-		return 0;
-	seals = fcntl(fd, F_GET_SEALS);
 	if (seals < 0)
-		return negative_errno();
-	return seals & (F_SEAL_WRITE | F_SEAL_FUTURE_WRITE) ? -EPERM : 0;
+		return seals;
+	return writable && (seals & (F_SEAL_WRITE | F_SEAL_FUTURE_WRITE)) ? -EPERM : 0;
+}
+
+int dma_views_check(const DmaMemfd *f, bool writable)
+{
+	if (f->flags < 0)
+		return f->flags;
+	if ((f->flags & O_ACCMODE) == O_WRONLY || (writable && (f->flags & O_ACCMODE) != O_RDWR))
+		return -EACCES;
+	return check_seals(f->seals, writable);
 }
 
 static void view_unmap_at(DmaViews *v, size_t i)
@@ -40,24 +39,28 @@ static void view_unmap_at(DmaViews *v, size_t i)
 	v->n_views--;
 }
 
-int dma_views_get(DmaViews *v, int memfd, uint64_t offset, uint64_t size, bool writable,
+int dma_views_get(DmaViews *v, const DmaMemfd *f, uint64_t offset, uint64_t size, bool writable,
 		  void **ret_vaddr)
 {
-	struct stat st;
 	DmaView *n;
 	void *vaddr;
 	int r;
 
-	if (fstat(memfd, &st) < 0)
-		return negative_errno();
-
+	if (f->stat_error < 0)
+		return f->stat_error;
 	for (size_t i = 0; i < v->n_views; i++) {
 		DmaView *view = v->views + i;
 
-		if (view->dev != st.st_dev || view->ino != st.st_ino || view->offset != offset ||
-		    view->size != size || view->writable != writable)
+		if (view->dev != f->st.st_dev || view->ino != f->st.st_ino ||
+		    view->offset != offset || view->size != size || view->writable != writable)
 			continue;
-		r = dma_views_check_fd(memfd, writable);
+		r = dma_views_check(f, writable);
+		if (r >= 0 && writable) {
+			/* F_SEAL_FUTURE_WRITE may have been added since the inspection. */
+			int seals = fcntl(f->fd, F_GET_SEALS);
+
+			r = check_seals(seals < 0 ? negative_errno() : seals, writable);
+		}
 		if (r < 0)
 			return r;
 		if (view->users++ == 0) {
@@ -80,12 +83,12 @@ int dma_views_get(DmaViews *v, int memfd, uint64_t offset, uint64_t size, bool w
 	 * in on its own.
 	 */
 	vaddr = mmap(NULL, size, PROT_READ | (writable ? PROT_WRITE : 0), MAP_SHARED | MAP_POPULATE,
-		     memfd, offset);
+		     f->fd, offset);
 	if (vaddr == MAP_FAILED)
 		return negative_errno();
 	v->views[v->n_views++] = (DmaView){
-	    .dev = st.st_dev,
-	    .ino = st.st_ino,
+	    .dev = f->st.st_dev,
+	    .ino = f->st.st_ino,
 	    .offset = offset,
 	    .size = size,
 	    .writable = writable,

@@ -20,6 +20,8 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+#include "dma.h"
+
 /* Idle views a claim keeps for reuse; the least recently used goes first. */
 #define DMA_VIEW_MAX_IDLE 16
 
@@ -43,21 +45,23 @@ typedef struct DmaViews {
 } DmaViews;
 
 /*
- * Whether a view of memfd with that protection may be handed out: -EACCES
- * when the fd's access mode does not allow it, -EPERM when the memfd is
- * sealed against writes and writable is asked, another negative errno when
- * fcntl fails, 0 otherwise. mmap(2) would refuse the same.
+ * Whether a view of the memfd with that protection may be handed out, as
+ * inspected: -EACCES when the fd's access mode does not allow it, -EPERM
+ * when the memfd is sealed against writes and writable is asked, the
+ * inspection's negative errno when fcntl failed, 0 otherwise. mmap(2) would
+ * refuse the same.
  */
-int dma_views_check_fd(int memfd, bool writable);
+int dma_views_check(const DmaMemfd *f, bool writable);
 
 /*
- * Returns in *ret_vaddr the daemon's mapping of [offset, offset+size) of
- * memfd (already checked by dma_memfd_check), writable if asked: a kept view
- * of the same file and range, or a new one. A kept view is only handed out if
- * the fd itself would allow the same mmap (access mode, write seals).
- * Negative errno as mmap(2) gives it.
+ * Returns in *ret_vaddr the daemon's mapping of [offset, offset+size) of the
+ * memfd (inspected and checked by dma_memfd_check()), writable if asked: a
+ * kept view of the same file and range, or a new one. A kept view is only
+ * handed out if the fd itself would allow the same mmap: its access mode,
+ * and its write seals read again (they may have been added since). Negative
+ * errno as mmap(2) gives it.
  */
-int dma_views_get(DmaViews *v, int memfd, uint64_t offset, uint64_t size, bool writable,
+int dma_views_get(DmaViews *v, const DmaMemfd *f, uint64_t offset, uint64_t size, bool writable,
 		  void **ret_vaddr);
 
 /*

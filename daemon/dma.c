@@ -132,36 +132,47 @@ int dma_space_remove(DmaSpace *s, uint64_t iova, uint64_t size, DmaMapping *ret)
 	return 0;
 }
 
-int dma_memfd_check(int fd, uint64_t offset, uint64_t size, uint64_t align, char **ret_reason)
+void dma_memfd_inspect(int fd, DmaMemfd *ret)
 {
-	struct stat st;
-	int seals;
+	*ret = (DmaMemfd){.fd = fd};
+	ret->seals = fcntl(fd, F_GET_SEALS);
+	if (ret->seals < 0)
+		ret->seals = negative_errno();
+	ret->flags = fcntl(fd, F_GETFL);
+	if (ret->flags < 0)
+		ret->flags = negative_errno();
+	if (fstat(fd, &ret->st) < 0)
+		ret->stat_error = negative_errno();
+}
 
+int dma_memfd_check(const DmaMemfd *f, uint64_t offset, uint64_t size, uint64_t align,
+		    char **ret_reason)
+{
 	/* Only memfds (and other shmem files, which then report F_SEAL_SEAL) support sealing. */
-	seals = fcntl(fd, F_GET_SEALS);
-	if (seals < 0)
+	if (f->seals < 0)
 		return fail(ret_reason, -EBADF,
 			    "the fd is not a memfd (create it with memfd_create)");
-	if ((seals & F_SEAL_SEAL) && !(seals & F_SEAL_SHRINK))
+	if ((f->seals & F_SEAL_SEAL) && !(f->seals & F_SEAL_SHRINK))
 		return fail(ret_reason, -EBADF,
 			    "the fd cannot be sealed: it is not a memfd created with "
 			    "MFD_ALLOW_SEALING");
-	if (!(seals & F_SEAL_SHRINK))
+	if (!(f->seals & F_SEAL_SHRINK))
 		return fail(ret_reason, -EBADF,
 			    "the memfd is not sealed with F_SEAL_SHRINK (add it with "
 			    "fcntl(F_ADD_SEALS) after sizing the memfd)");
-	if (fstat(fd, &st) < 0)
-		return fail(ret_reason, -EBADF, "cannot stat the memfd: %s", strerror(errno));
-	if (!S_ISREG(st.st_mode))
+	if (f->stat_error < 0)
+		return fail(ret_reason, -EBADF, "cannot stat the memfd: %s",
+			    strerror(-f->stat_error));
+	if (!S_ISREG(f->st.st_mode))
 		return fail(ret_reason, -EBADF, "the fd is not a memfd");
 	if (offset & (align - 1))
 		return fail(ret_reason, -EBADF,
 			    "offset 0x%" PRIx64 " is not a multiple of the page size 0x%" PRIx64,
 			    offset, align);
-	if (offset + size < offset || offset + size > (uint64_t)st.st_size)
+	if (offset + size < offset || offset + size > (uint64_t)f->st.st_size)
 		return fail(ret_reason, -EBADF,
 			    "offset 0x%" PRIx64 " + size 0x%" PRIx64
 			    " is beyond the end of the memfd (0x%" PRIx64 " bytes)",
-			    offset, size, (uint64_t)st.st_size);
+			    offset, size, (uint64_t)f->st.st_size);
 	return 0;
 }

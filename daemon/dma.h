@@ -8,6 +8,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/stat.h>
 
 #include "vfio-backend.h"
 
@@ -54,8 +55,25 @@ DmaMapping *dma_space_find(const DmaSpace *s, uint64_t iova, uint64_t size);
 int dma_space_remove(DmaSpace *s, uint64_t iova, uint64_t size, DmaMapping *ret);
 
 /*
- * Checks that fd is a memfd sealed against shrinking and at least offset+size
- * long, with offset page-aligned: 0, or -EBADF (not a memfd / not sealed /
- * too small / unaligned), with a reason as above.
+ * What the DMA checks need to know of a client's fd, read once per mapping
+ * (F_GET_SEALS, F_GETFL, fstat) and shared by dma_memfd_check() and the views
+ * (dma-view.h). The file and the access mode of an fd cannot change; only
+ * seals can be added later.
  */
-int dma_memfd_check(int fd, uint64_t offset, uint64_t size, uint64_t align, char **ret_reason);
+typedef struct DmaMemfd {
+	int fd;
+	int seals;	/* F_GET_SEALS, or its negative errno (not a memfd) */
+	int flags;	/* F_GETFL, or its negative errno */
+	int stat_error; /* 0, or fstat's negative errno */
+	struct stat st;
+} DmaMemfd;
+
+void dma_memfd_inspect(int fd, DmaMemfd *ret);
+
+/*
+ * Checks that the fd is a memfd sealed against shrinking and at least
+ * offset+size long, with offset page-aligned: 0, or -EBADF (not a memfd /
+ * not sealed / too small / unaligned), with a reason as above.
+ */
+int dma_memfd_check(const DmaMemfd *f, uint64_t offset, uint64_t size, uint64_t align,
+		    char **ret_reason);

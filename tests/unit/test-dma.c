@@ -127,6 +127,15 @@ static void check_batch_reservation(void)
 	dma_space_done(&s);
 }
 
+/* dma_memfd_check() on fd as inspected now. */
+static int memfd_check(int fd, uint64_t offset, uint64_t size, uint64_t align, char **reason)
+{
+	DmaMemfd f;
+
+	dma_memfd_inspect(fd, &f);
+	return dma_memfd_check(&f, offset, size, align, reason);
+}
+
 static void check_memfd(void)
 {
 	char path[] = "/tmp/test-dma-XXXXXX";
@@ -137,21 +146,21 @@ static void check_memfd(void)
 	CHECK(fd >= 0);
 	CHECK(ftruncate(fd, 0x4000) == 0);
 	/* Not sealed yet. */
-	CHECK(dma_memfd_check(fd, 0, 0x1000, 0x1000, &reason) == -EBADF);
+	CHECK(memfd_check(fd, 0, 0x1000, 0x1000, &reason) == -EBADF);
 	CHECK(reason && strstr(reason, "F_SEAL_SHRINK"));
 	free(reason);
 	CHECK(fcntl(fd, F_ADD_SEALS, F_SEAL_SHRINK) == 0);
-	CHECK(dma_memfd_check(fd, 0, 0x4000, 0x1000, NULL) == 0);
-	CHECK(dma_memfd_check(fd, 0x1000, 0x3000, 0x1000, NULL) == 0);
-	CHECK(dma_memfd_check(fd, 0x1000, 0x4000, 0x1000, NULL) == -EBADF); /* past the end */
-	CHECK(dma_memfd_check(fd, 0x800, 0x1000, 0x1000, NULL) == -EBADF);  /* unaligned */
-	CHECK(dma_memfd_check(fd, UINT64_MAX - 0xfff, 0x2000, 0x1000, NULL) == -EBADF);
+	CHECK(memfd_check(fd, 0, 0x4000, 0x1000, NULL) == 0);
+	CHECK(memfd_check(fd, 0x1000, 0x3000, 0x1000, NULL) == 0);
+	CHECK(memfd_check(fd, 0x1000, 0x4000, 0x1000, NULL) == -EBADF); /* past the end */
+	CHECK(memfd_check(fd, 0x800, 0x1000, 0x1000, NULL) == -EBADF);	/* unaligned */
+	CHECK(memfd_check(fd, UINT64_MAX - 0xfff, 0x2000, 0x1000, NULL) == -EBADF);
 	close(fd);
 
 	/* A memfd without sealing support reports F_SEAL_SEAL only. */
 	fd = memfd_create("nosealing", MFD_CLOEXEC);
 	CHECK(fd >= 0 && ftruncate(fd, 0x1000) == 0);
-	CHECK(dma_memfd_check(fd, 0, 0x1000, 0x1000, &reason) == -EBADF);
+	CHECK(memfd_check(fd, 0, 0x1000, 0x1000, &reason) == -EBADF);
 	CHECK(reason && strstr(reason, "MFD_ALLOW_SEALING"));
 	free(reason);
 	close(fd);
@@ -159,13 +168,13 @@ static void check_memfd(void)
 	file = mkstemp(path);
 	CHECK(file >= 0);
 	unlink(path);
-	CHECK(dma_memfd_check(file, 0, 0x1000, 0x1000, &reason) == -EBADF);
+	CHECK(memfd_check(file, 0, 0x1000, 0x1000, &reason) == -EBADF);
 	CHECK(reason && strstr(reason, "not a memfd"));
 	free(reason);
 	close(file);
 
 	CHECK(pipe2(pipefd, O_CLOEXEC) == 0);
-	CHECK(dma_memfd_check(pipefd[0], 0, 0x1000, 0x1000, NULL) == -EBADF);
+	CHECK(memfd_check(pipefd[0], 0, 0x1000, 0x1000, NULL) == -EBADF);
 	close(pipefd[0]);
 	close(pipefd[1]);
 }
