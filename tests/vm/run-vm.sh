@@ -11,8 +11,8 @@
 #   --results DIR    results share (default: BUILD/tests/vm/results); emptied
 #   --console FILE   console log (default: RESULTS/../console.log)
 #   --mode MODE      tests (default) | demo | shell
-#   --timeout SEC    whole run (default: $VFIOD_VM_TIMEOUT or 1200)
-#   --test-timeout SEC   per guest test (default 240)
+#   --timeout SEC    whole run (default: $VFIOD_VM_TIMEOUT or 1500)
+#   --test-timeout SEC   per guest test (default 480)
 #   --quiet          do not print the per-test summary
 #   --guest-dir DIR  where the guest scripts NAME.sh are (default: tests/vm/guest;
 #                    tools/bench passes bench/vm/guest)
@@ -33,8 +33,8 @@ src=$(cd "$here/../.." && pwd)
 results=
 console=
 mode=tests
-timeout=${VFIOD_VM_TIMEOUT:-1200}
-test_timeout=240
+timeout=${VFIOD_VM_TIMEOUT:-1500}
+test_timeout=480
 quiet=0
 guest_dir=
 tests=()
