@@ -80,28 +80,44 @@ static int bad(const char **reason, const char *why)
 	return -EBADMSG;
 }
 
-/* "ADDRESS GROUP IRQ-INDEX", single spaces. */
+/*
+ * "ADDRESS GROUP REST", single spaces, as device= and moved= lines start:
+ * checks ADDRESS (copied to address) and GROUP, points *ret_rest at REST.
+ */
+static int parse_address_group(char *value, char address[static PCI_ADDRESS_MAX], int *ret_group,
+			       char **ret_rest, const char **reason)
+{
+	char *group = strchr(value, ' '), *rest = group ? strchr(group + 1, ' ') : NULL;
+	uint64_t v;
+
+	if (!rest)
+		return bad(reason, "malformed device line");
+	*group++ = '\0';
+	*rest++ = '\0';
+	if (!pci_address_is_valid(value))
+		return bad(reason, "bad device address");
+	if (!parse_u64(group, INT_MAX, &v))
+		return bad(reason, "bad IOMMU group");
+	snprintf(address, PCI_ADDRESS_MAX, "%s", value);
+	*ret_group = (int)v;
+	*ret_rest = rest;
+	return 0;
+}
+
+/* "ADDRESS GROUP IRQ-INDEX". */
 static int parse_device(char *value, ClaimRecord *r, const char **reason)
 {
-	char *group, *irq;
 	ClaimRecordDevice *d;
 	uint64_t v;
+	char *irq;
+	int k;
 
 	if (r->n_devices >= CLAIM_MAX_DEVICES)
 		return bad(reason, "too many devices");
-	group = strchr(value, ' ');
-	irq = group ? strchr(group + 1, ' ') : NULL;
-	if (!irq)
-		return bad(reason, "malformed device");
-	*group++ = '\0';
-	*irq++ = '\0';
-	if (!pci_address_is_valid(value))
-		return bad(reason, "bad device address");
 	d = r->devices + r->n_devices;
-	snprintf(d->address, sizeof(d->address), "%s", value);
-	if (!parse_u64(group, INT_MAX, &v))
-		return bad(reason, "bad IOMMU group");
-	d->group = (int)v;
+	k = parse_address_group(value, d->address, &d->group, &irq, reason);
+	if (k < 0)
+		return k;
 	if (streq(irq, "-1"))
 		d->irq_index = -1;
 	else if (parse_u64(irq, VFIO_PCI_NUM_IRQS - 1, &v))
@@ -125,34 +141,26 @@ static bool driver_name_is_valid(const char *s)
 	return strspn(s, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_.+-") == n;
 }
 
-/* "ADDRESS GROUP DRIVER", single spaces; DRIVER "-" when it had none. */
+/* "ADDRESS GROUP DRIVER"; DRIVER "-" when it had none. */
 static int parse_move(char *value, ClaimRecord *r, const char **reason)
 {
-	char *group, *driver;
 	ClaimRecordMove *mv;
-	uint64_t v;
+	char *driver;
+	int k;
 
 	if (r->n_moves >= CLAIM_RECORD_MAX_MOVES)
 		return bad(reason, "too many moved devices");
-	group = strchr(value, ' ');
-	driver = group ? strchr(group + 1, ' ') : NULL;
-	if (!driver)
-		return bad(reason, "malformed moved device");
-	*group++ = '\0';
-	*driver++ = '\0';
-	if (!pci_address_is_valid(value))
-		return bad(reason, "bad moved device address");
-	if (!parse_u64(group, INT_MAX, &v))
-		return bad(reason, "bad IOMMU group of a moved device");
+	mv = r->moves + r->n_moves;
+	k = parse_address_group(value, mv->address, &mv->group, &driver, reason);
+	if (k < 0)
+		return k;
 	if (!streq(driver, "-") && !driver_name_is_valid(driver))
 		return bad(reason, "bad driver name");
 	for (size_t i = 0; i < r->n_moves; i++)
-		if (streq(r->moves[i].address, value))
+		if (streq(r->moves[i].address, mv->address))
 			return bad(reason, "moved device named twice");
-	mv = r->moves + r->n_moves++;
-	snprintf(mv->address, sizeof(mv->address), "%s", value);
-	mv->group = (int)v;
 	snprintf(mv->driver, sizeof(mv->driver), "%s", streq(driver, "-") ? "" : driver);
+	r->n_moves++;
 	return 0;
 }
 
