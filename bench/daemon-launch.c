@@ -92,19 +92,3 @@ int socket_wait(const char *path, pid_t pid, unsigned timeout_ms)
 	}
 	return -ETIMEDOUT;
 }
-
-long long proc_status_kib(pid_t pid, const char *field)
-{
-	char path[64], line[256];
-	_cleanup_fclose_ FILE *f = NULL;
-	size_t len = strlen(field);
-
-	snprintf(path, sizeof(path), "/proc/%d/status", (int)pid);
-	f = fopen(path, "re");
-	if (!f)
-		return negative_errno();
-	while (fgets(line, sizeof(line), f))
-		if (strncmp(line, field, len) == 0 && line[len] == ':')
-			return strtoll(line + len + 1, NULL, 10);
-	return -ENOENT;
-}

@@ -26,6 +26,3 @@ int daemon_wait_ready(const char *address, pid_t pid, double t0_usec, unsigned t
 
 /* Waits up to timeout_ms for the UNIX socket at path to accept a connection. */
 int socket_wait(const char *path, pid_t pid, unsigned timeout_ms);
-
-/* A field of /proc/PID/status in KiB ("VmRSS", "VmHWM"); negative errno on failure. */
-long long proc_status_kib(pid_t pid, const char *field);

@@ -24,6 +24,7 @@
 #include "group.h"
 #include "idle-exit.h"
 #include "log.h"
+#include "memory-trim.h"
 #include "rebind.h"
 #include "sysfs.h"
 
@@ -108,6 +109,7 @@ Manager *manager_free(Manager *m)
 	fd_store_done(m);
 	rebind_registry_free(m);
 	m->idle_exit = idle_exit_free(m->idle_exit);
+	memory_trim_done(m);
 	m->listen_source = sd_event_source_unref(m->listen_source);
 	m->accept_resume_source = sd_event_source_unref(m->accept_resume_source);
 	safe_close(m->listen_fd);
@@ -196,6 +198,9 @@ int manager_add_bus_objects(Manager *m, sd_bus *bus, Client *peer)
 	if (r < 0)
 		return r;
 	r = sd_bus_add_object_manager(bus, NULL, BROKER_PATH);
+	if (r < 0)
+		return r;
+	r = memory_trim_add(bus, m);
 	if (r < 0)
 		return r;
 	return peer ? bus_peer_driver_add(bus, peer) : 0;

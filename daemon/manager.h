@@ -74,6 +74,9 @@ typedef struct Manager {
 	IdleExit *idle_exit;
 	/* Devices vfiod moved to vfio-pci and the drivers they had (rebind.c); NULL: none yet. */
 	RebindRegistry *rebinds;
+	/* A malloc_trim() after a large answer (memory-trim.c); NULL: none scheduled yet. */
+	sd_event_source *trim_source;
+	unsigned trim_waits;
 	/* Asynchronous work in flight (polkit checks ...): no idle exit while > 0. */
 	unsigned n_pending_work;
 

@@ -223,3 +223,19 @@ unsigned file_count_lines(const char *path, const char *needle)
 			n++;
 	return n;
 }
+
+long long proc_status_kib(pid_t pid, const char *field)
+{
+	char path[64], line[256];
+	_cleanup_fclose_ FILE *f = NULL;
+	size_t len = strlen(field);
+
+	snprintf(path, sizeof(path), "/proc/%d/status", (int)pid);
+	f = fopen(path, "re");
+	if (!f)
+		return negative_errno();
+	while (fgets(line, sizeof(line), f))
+		if (strncmp(line, field, len) == 0 && line[len] == ':')
+			return strtoll(line + len + 1, NULL, 10);
+	return -ENOENT;
+}

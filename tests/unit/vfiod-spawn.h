@@ -60,5 +60,8 @@ int vfiod_ping(sd_bus *bus);
 /* Counts the lines of file `path` that contain `needle` (0 if unreadable). */
 unsigned file_count_lines(const char *path, const char *needle);
 
+/* A field of /proc/PID/status in KiB ("VmRSS", "VmHWM"); negative errno on failure. */
+long long proc_status_kib(pid_t pid, const char *field);
+
 /* Milliseconds of CLOCK_MONOTONIC. */
 long long now_ms(void);
